@@ -1,0 +1,165 @@
+//! The `armsledger` command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use ledger::event::{AuthorityId, KeyId, Timestamp};
+use ledger::{Genesis, Ledger, LedgerConfig, SystemClock, crypto};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "armsledger",
+    version,
+    about = "A signed, verifiable ledger of small arms and light weapons"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a new ledger: the log key, the root administrator and its key, the genesis entry.
+    /// Prints the log's verifier key, which auditors need.
+    Init(InitArgs),
+    /// Check a whole ledger file offline: every entry, hash, signature, stream and checkpoint.
+    /// Exits non-zero and names the first bad entry if anything is wrong.
+    Verify {
+        /// The ledger file (not in use by a server).
+        #[arg(long)]
+        db: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct InitArgs {
+    /// The ledger file to create.
+    #[arg(long)]
+    db: PathBuf,
+    /// The checkpoint origin (also the log key's name), e.g. armsledger.example.org/zz.
+    #[arg(long)]
+    origin: String,
+    /// Id of the root administrator, e.g. zz-admin.
+    #[arg(long, default_value = "admin")]
+    authority: String,
+    /// Name of the root administrator.
+    #[arg(long, default_value = "Ledger administration")]
+    name: String,
+    /// ISO 3166-1 alpha-2 code of the State running the ledger.
+    #[arg(long)]
+    jurisdiction: String,
+    /// Where to write the private keys (PKCS#8 PEM). Defaults to the ledger file's directory.
+    #[arg(long)]
+    keys_dir: Option<PathBuf>,
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Init(args) => init(&args).map(|()| ExitCode::SUCCESS),
+        Command::Verify { db } => Ok(verify(&db)),
+    }
+}
+
+fn init(args: &InitArgs) -> anyhow::Result<()> {
+    if args.db.exists() {
+        bail!("{} already exists; choose another --db", args.db.display());
+    }
+    let keys_dir = match &args.keys_dir {
+        Some(d) => d.clone(),
+        None => args.db.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
+    let log_key = crypto::generate_signing_key()?;
+    let root_key = crypto::generate_signing_key()?;
+    let log_key_path = keys_dir.join("log.key.pem");
+    let root_key_path = keys_dir.join(format!("{}.k1.key.pem", args.authority));
+    write_private_key(&log_key_path, &log_key)?;
+    write_private_key(&root_key_path, &root_key)?;
+    let now = SystemClock.now_text();
+    let log = Ledger::create(
+        &args.db,
+        Genesis {
+            origin: args.origin.clone(),
+            log_key,
+            root_authority: AuthorityId::parse(&args.authority)
+                .map_err(|e| anyhow::anyhow!("--authority: {e}"))?,
+            root_name: args.name.clone(),
+            jurisdiction: args.jurisdiction.clone(),
+            root_key_id: KeyId::parse("k1").map_err(|e| anyhow::anyhow!("{e}"))?,
+            root_key: &root_key,
+            occurred_at: Timestamp::parse(&now).map_err(anyhow::Error::msg)?,
+        },
+        LedgerConfig::default(),
+        SystemClock::shared(),
+    )
+    .context("creating the ledger")?;
+    println!("created {}", args.db.display());
+    println!("log key:        {}", log_key_path.display());
+    println!("root key (k1):  {}", root_key_path.display());
+    println!("verifier key:   {}", log.verifier()?.to_vkey());
+    Ok(())
+}
+
+/// Writes a private key readable only by its owner.
+fn write_private_key(path: &Path, key: &ed25519_dalek::SigningKey) -> anyhow::Result<()> {
+    use std::io::Write;
+    let pem = crypto::signing_key_to_pem(key)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {} (it must not exist yet)", path.display()))?;
+    file.write_all(pem.as_bytes())?;
+    Ok(())
+}
+
+fn verify(db: &Path) -> ExitCode {
+    if !db.exists() {
+        eprintln!("error: {} does not exist", db.display());
+        return ExitCode::from(2);
+    }
+    match ledger::verify::verify_file(db) {
+        Ok(report) => {
+            println!(
+                "ok: {} entries, {} streams, {} authorities, {} checkpoints verified",
+                report.entries, report.streams, report.authorities, report.checkpoints
+            );
+            println!("root: {}", ledger::merkle::hash_to_base64(&report.root));
+            println!("verifier key: {}", report.vkey);
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            eprintln!("verify failed: {failure}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+trait NowText {
+    fn now_text(&self) -> String;
+}
+
+impl NowText for SystemClock {
+    fn now_text(&self) -> String {
+        use ledger::Clock;
+        let ms = self.now_unix_millis();
+        Timestamp::from_unix_millis(ms - ms % 1000)
+            .map(|t| t.as_str().replace(".000Z", "Z"))
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
+    }
+}

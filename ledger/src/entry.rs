@@ -1,0 +1,125 @@
+//! The log entry: what the Merkle tree commits to (DESIGN.md "The log entry").
+//!
+//! The log wraps each accepted event with its position (`index`), the log's time
+//! (`recorded_at`), its place in its stream (`stream_version`, `stream_prev`) and the
+//! policy decisions applied to it, and stores the JCS bytes of that object exactly. The
+//! leaf hash is SHA-256(0x00 || entry bytes); JCS output never holds a raw newline, so
+//! entries can be served one per line.
+
+use crate::event::{SignedEvent, Timestamp};
+use crate::json::{Json, JsonError, Object};
+use crate::rejection::Rejection;
+
+/// Entries nest the event's payload one level deeper than the event itself.
+const ENTRY_DEPTH_MAX: usize = 64;
+
+const ENTRY_FIELDS: [&str; 6] = [
+    "decisions",
+    "event",
+    "index",
+    "recorded_at",
+    "stream_prev",
+    "stream_version",
+];
+
+/// One accepted event in its place in the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub index: u64,
+    pub recorded_at: Timestamp,
+    pub stream_version: u64,
+    /// The index of the previous entry of the same stream; None for a stream's first.
+    pub stream_prev: Option<u64>,
+    pub event: SignedEvent,
+    /// The policy decisions recorded with the event (empty until policies govern it).
+    pub decisions: Vec<Json>,
+}
+
+/// Why stored bytes are not a valid entry.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EntryError {
+    #[error("entry is not valid JSON: {0}")]
+    Json(#[from] JsonError),
+    #[error("entry field {0:?} is missing or has the wrong type")]
+    Field(&'static str),
+    #[error("entry has an unknown field {0:?}")]
+    UnknownField(String),
+    #[error("the entry's event is invalid: {0}")]
+    Event(Rejection),
+    #[error("entry bytes are not in canonical (RFC 8785) form")]
+    NotCanonical,
+}
+
+impl Entry {
+    pub fn to_object(&self) -> Result<Object, JsonError> {
+        let mut o = Object::new();
+        o.insert("decisions", Json::Array(self.decisions.clone()));
+        o.insert("event", Json::Object(self.event.to_object()));
+        o.insert("index", Json::uint(self.index)?);
+        o.insert("recorded_at", Json::str(self.recorded_at.as_str()));
+        o.insert(
+            "stream_prev",
+            match self.stream_prev {
+                Some(p) => Json::uint(p)?,
+                None => Json::Null,
+            },
+        );
+        o.insert("stream_version", Json::uint(self.stream_version)?);
+        Ok(o)
+    }
+
+    /// The exact bytes stored and hashed.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, JsonError> {
+        Ok(Json::Object(self.to_object()?).to_canonical_vec())
+    }
+
+    /// Parses stored entry bytes and checks that they are exactly canonical, so that one
+    /// entry has one byte form (and one leaf hash).
+    pub fn parse(bytes: &[u8]) -> Result<Entry, EntryError> {
+        let Json::Object(mut o) = Json::parse(bytes, ENTRY_DEPTH_MAX)? else {
+            return Err(EntryError::Field("entry"));
+        };
+        if let Some(k) = o.keys().find(|k| !ENTRY_FIELDS.contains(k)) {
+            return Err(EntryError::UnknownField(k.to_owned()));
+        }
+        let uint = |o: &Object, name: &'static str| {
+            o.get(name)
+                .and_then(Json::as_i64)
+                .and_then(|i| u64::try_from(i).ok())
+                .ok_or(EntryError::Field(name))
+        };
+        let index = uint(&o, "index")?;
+        let stream_version = uint(&o, "stream_version")?;
+        let stream_prev = match o.get("stream_prev") {
+            Some(Json::Null) => None,
+            Some(_) => Some(uint(&o, "stream_prev")?),
+            None => return Err(EntryError::Field("stream_prev")),
+        };
+        let recorded_at = o
+            .get("recorded_at")
+            .and_then(Json::as_str)
+            .and_then(|s| Timestamp::parse(s).ok())
+            .ok_or(EntryError::Field("recorded_at"))?;
+        let decisions = match o.remove("decisions") {
+            Some(Json::Array(d)) => d,
+            _ => return Err(EntryError::Field("decisions")),
+        };
+        let event = match o.remove("event") {
+            Some(Json::Object(e)) => SignedEvent::from_object(e).map_err(EntryError::Event)?,
+            _ => return Err(EntryError::Field("event")),
+        };
+        let entry = Entry {
+            index,
+            recorded_at,
+            stream_version,
+            stream_prev,
+            event,
+            decisions,
+        };
+        if entry.to_bytes()? != bytes {
+            return Err(EntryError::NotCanonical);
+        }
+        Ok(entry)
+    }
+}

@@ -1,0 +1,542 @@
+//! The log as a library: create (genesis), open, append, read.
+//!
+//! ```no_run
+//! # fn demo(path: &std::path::Path, event: ledger::event::SignedEvent, log_key: ed25519_dalek::SigningKey) -> anyhow::Result<()> {
+//! use ledger::{Ledger, LedgerConfig, SystemClock};
+//! let log = Ledger::open(path, log_key, LedgerConfig::default(), SystemClock::shared())?;
+//! let receipt = log.append(event)?; // returns once the entry is durable
+//! println!("appended at index {}", receipt.index);
+//! # Ok(()) }
+//! ```
+//!
+//! Appends go through one writer thread that owns the redb write transaction. Callers
+//! check their event's signature on their own thread (so verification spreads over all
+//! cores), then queue it; the writer takes everything queued, checks it against the log,
+//! writes it in one transaction and commits once, durably (group commit): many
+//! concurrent appenders share one fsync. Only then does any of them get its receipt.
+
+use std::path::Path;
+
+use redb::ReadableDatabase;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, mpsc};
+use std::thread::JoinHandle;
+
+use ed25519_dalek::SigningKey;
+
+use crate::crypto::{self, PublicKey};
+use crate::event::{
+    AuthorityId, Envelope, EventId, EventLimits, EventType, ExpectedVersion, KeyId, SignedEvent,
+    StreamName, Timestamp,
+};
+use crate::json::{Json, Object};
+use crate::merkle::Hash;
+use crate::note::{NoteSigner, NoteVerifier};
+use crate::registry::{AUTHORITY_REGISTERED, Registry};
+use crate::rejection::{BatchRejection, Rejection};
+use crate::store::{self, LogMeta, LogReader, StoreError};
+use crate::writer::{Request, Writer};
+
+/// Where the ledger gets the time it records (`recorded_at`) and times checkpoints by.
+/// Injected, so tests and replays control it; the domain rules never see it.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    fn now_unix_millis(&self) -> i64;
+}
+
+/// The operating system's clock.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl SystemClock {
+    pub fn shared() -> Arc<dyn Clock> {
+        Arc::new(SystemClock)
+    }
+}
+
+impl Clock for SystemClock {
+    fn now_unix_millis(&self) -> i64 {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        now.map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
+/// Limits and timings of a ledger. Every limit is named with its unit last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LedgerConfig {
+    pub event_limits: EventLimits,
+    /// The most events one append (a client's batch) may carry.
+    pub batch_events_max: usize,
+    /// The most events the writer puts in one commit (group commit).
+    pub commit_events_max: usize,
+    /// The most appends that may wait for the writer; beyond it appends are refused
+    /// with `Overloaded` instead of queueing without bound.
+    pub queue_appends_max: usize,
+    /// A new checkpoint is signed at most this often, and at least this soon after the
+    /// tree grows.
+    pub checkpoint_interval_ms: u64,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        Self {
+            event_limits: EventLimits::default(),
+            batch_events_max: 1000,
+            commit_events_max: 4096,
+            queue_appends_max: 4096,
+            checkpoint_interval_ms: 1000,
+        }
+    }
+}
+
+/// What an append returns once the entry is durable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub index: u64,
+    pub stream_version: u64,
+    pub leaf_hash: Hash,
+    pub recorded_at: String,
+    /// True when the event was already in the log (an idempotent retry): the receipt is
+    /// the original one.
+    pub duplicate: bool,
+}
+
+/// Why an append did not happen. Nothing of the append was written in any case.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppendError {
+    #[error(transparent)]
+    Rejected(#[from] BatchRejection),
+    #[error("the write queue is full; retry later")]
+    Overloaded,
+    #[error("the ledger is closed")]
+    Closed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AppendError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppendError::Rejected(r) => r.rejection.code(),
+            AppendError::Overloaded => "overloaded",
+            AppendError::Closed => "closed",
+            AppendError::Store(_) => "storage_error",
+        }
+    }
+
+    /// The rule broken, when the append was refused for what it said.
+    pub fn rejection(&self) -> Option<&Rejection> {
+        match self {
+            AppendError::Rejected(r) => Some(&r.rejection),
+            _ => None,
+        }
+    }
+}
+
+/// Why a ledger could not be created or opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the log key does not match the ledger: it was created with {expected}")]
+    WrongLogKey { expected: String },
+    #[error("bad genesis: {0}")]
+    Genesis(String),
+    #[error("could not start the writer thread: {0}")]
+    Thread(std::io::Error),
+}
+
+impl From<redb::DatabaseError> for OpenError {
+    fn from(e: redb::DatabaseError) -> Self {
+        OpenError::Store(e.into())
+    }
+}
+
+/// What genesis needs: the log's name and key, and the root administrator.
+#[derive(Debug)]
+pub struct Genesis<'k> {
+    /// The checkpoint origin, e.g. `armsledger.example.org/zz`; also the note key name.
+    pub origin: String,
+    pub log_key: SigningKey,
+    pub root_authority: AuthorityId,
+    pub root_name: String,
+    /// ISO 3166-1 alpha-2 code of the State running the ledger.
+    pub jurisdiction: String,
+    pub root_key_id: KeyId,
+    pub root_key: &'k SigningKey,
+    /// The time the root claims for its registration.
+    pub occurred_at: Timestamp,
+}
+
+/// Counters of what the writer has done since the ledger was opened.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) commits: AtomicU64,
+    pub(crate) entries: AtomicU64,
+    pub(crate) checkpoints: AtomicU64,
+}
+
+/// What the writer has done since the ledger was opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LedgerStats {
+    /// Durable commits of appended entries (one per group).
+    pub commits: u64,
+    pub entries: u64,
+    pub checkpoints: u64,
+}
+
+pub(crate) struct Shared {
+    pub(crate) counters: Counters,
+    pub(crate) db: redb::Database,
+    pub(crate) meta: LogMeta,
+    pub(crate) config: LedgerConfig,
+    /// The registry as of the last commit; callers pre-check signatures against it.
+    pub(crate) registry: RwLock<Arc<Registry>>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    sender: mpsc::SyncSender<Request>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Ask the writer to finish what is queued, seal the file and stop; wait for it so
+        // that the file is closed when the last handle is gone.
+        let _ = self.sender.send(Request::Shutdown);
+        if let Ok(mut w) = self.writer.lock()
+            && let Some(handle) = w.take()
+        {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// A handle to an open ledger. Cheap to clone; the ledger closes when the last clone is
+/// dropped (after finishing the appends already queued).
+#[derive(Clone)]
+pub struct Ledger {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("origin", &self.inner.shared.meta.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An append on its way; `wait` (or `.await`) for its receipts.
+#[derive(Debug)]
+pub struct PendingAppend {
+    reply: oneshot::Receiver<Result<Vec<Receipt>, AppendError>>,
+}
+
+impl PendingAppend {
+    /// Blocks until the append is durable or refused.
+    pub fn wait(self) -> Result<Vec<Receipt>, AppendError> {
+        self.reply.recv().unwrap_or(Err(AppendError::Closed))
+    }
+}
+
+impl std::future::IntoFuture for PendingAppend {
+    type Output = Result<Vec<Receipt>, AppendError>;
+    type IntoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Self::Output> + Send>>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.reply.await.unwrap_or(Err(AppendError::Closed)) })
+    }
+}
+
+impl Ledger {
+    /// Creates a new ledger file and appends its genesis entry: the root administrator's
+    /// self-signed registration. Fails if the file exists.
+    pub fn create(
+        path: &Path,
+        genesis: Genesis<'_>,
+        config: LedgerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Ledger, OpenError> {
+        let signer = NoteSigner::new(&genesis.origin, genesis.log_key.clone())
+            .map_err(|e| OpenError::Genesis(format!("origin: {e}")))?;
+        let event = genesis_event(&genesis)?;
+        if path.exists() {
+            return Err(OpenError::Genesis(format!(
+                "{} already exists",
+                path.display()
+            )));
+        }
+        let db = redb::Database::create(path)?;
+        write_meta(&db, &genesis, &signer)?;
+        let ledger = Self::start(db, signer, config, clock)?;
+        ledger
+            .append(event)
+            .map_err(|e| OpenError::Genesis(format!("the genesis event was refused: {e}")))?;
+        Ok(ledger)
+    }
+
+    /// Opens an existing ledger file with its log key (which signs checkpoints).
+    pub fn open(
+        path: &Path,
+        log_key: SigningKey,
+        config: LedgerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Ledger, OpenError> {
+        let db = redb::Database::open(path)?;
+        let meta = store::read_meta(&db.begin_read().map_err(StoreError::from)?)?;
+        let signer = NoteSigner::new(&meta.origin, log_key)
+            .map_err(|e| OpenError::Genesis(format!("origin in the file: {e}")))?;
+        if *signer.verifier().key() != meta.log_public_key {
+            return Err(OpenError::WrongLogKey {
+                expected: NoteVerifier::new(&meta.origin, meta.log_public_key)
+                    .map(|v| v.to_vkey())
+                    .unwrap_or_default(),
+            });
+        }
+        Self::start(db, signer, config, clock)
+    }
+
+    fn start(
+        db: redb::Database,
+        signer: NoteSigner,
+        config: LedgerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Ledger, OpenError> {
+        let reader = LogReader::begin(&db)?;
+        let meta = reader.meta()?;
+        let registry = replay_registry(&reader)?;
+        drop(reader);
+        let shared = Arc::new(Shared {
+            counters: Counters::default(),
+            db,
+            meta,
+            config,
+            registry: RwLock::new(Arc::new(registry)),
+        });
+        let (sender, receiver) = mpsc::sync_channel(config.queue_appends_max);
+        let writer = Writer::load(Arc::clone(&shared), signer, clock)?;
+        let handle = std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || writer.run(receiver))
+            .map_err(OpenError::Thread)?;
+        Ok(Ledger {
+            inner: Arc::new(Inner {
+                shared,
+                sender,
+                writer: Mutex::new(Some(handle)),
+            }),
+        })
+    }
+
+    pub fn meta(&self) -> &LogMeta {
+        &self.inner.shared.meta
+    }
+
+    pub fn config(&self) -> &LedgerConfig {
+        &self.inner.shared.config
+    }
+
+    /// The log's verifier key (C2SP vkey), for auditors.
+    pub fn verifier(&self) -> Result<NoteVerifier, crate::note::NoteError> {
+        NoteVerifier::new(
+            &self.inner.shared.meta.origin,
+            self.inner.shared.meta.log_public_key,
+        )
+    }
+
+    /// The registry of authorities as of the last commit.
+    pub fn registry(&self) -> Arc<Registry> {
+        match self.inner.shared.registry.read() {
+            Ok(r) => Arc::clone(&r),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    pub fn stats(&self) -> LedgerStats {
+        let c = &self.inner.shared.counters;
+        LedgerStats {
+            commits: c.commits.load(Ordering::Relaxed),
+            entries: c.entries.load(Ordering::Relaxed),
+            checkpoints: c.checkpoints.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Runs `verify` over a consistent snapshot of the open ledger.
+    pub fn verify(&self) -> Result<crate::verify::VerifyReport, crate::verify::VerifyFailure> {
+        crate::verify::verify_database(&self.inner.shared.db)
+    }
+
+    /// A consistent snapshot of the log for reading.
+    pub fn reader(&self) -> Result<LogReader, StoreError> {
+        LogReader::begin(&self.inner.shared.db)
+    }
+
+    /// Appends one event and waits until it is durable.
+    pub fn append(&self, event: SignedEvent) -> Result<Receipt, AppendError> {
+        let mut receipts = self.submit(vec![event])?.wait()?;
+        receipts.pop().ok_or(AppendError::Closed)
+    }
+
+    /// Appends a batch, all or nothing, and waits until it is durable.
+    pub fn append_batch(&self, events: Vec<SignedEvent>) -> Result<Vec<Receipt>, AppendError> {
+        self.submit(events)?.wait()
+    }
+
+    /// Checks what can be checked without the log (batch shape, signatures against the
+    /// keys known now) on the calling thread, then queues the batch for the writer.
+    pub fn submit(&self, events: Vec<SignedEvent>) -> Result<PendingAppend, AppendError> {
+        let config = &self.inner.shared.config;
+        let reject = |position, rejection| {
+            AppendError::Rejected(BatchRejection {
+                position,
+                rejection,
+            })
+        };
+        if events.is_empty() {
+            return Err(reject(0, Rejection::BatchEmpty));
+        }
+        if events.len() > config.batch_events_max {
+            return Err(reject(
+                0,
+                Rejection::BatchTooLarge {
+                    count: events.len(),
+                    max: config.batch_events_max,
+                },
+            ));
+        }
+        let mut seen = std::collections::HashSet::with_capacity(events.len());
+        for (position, e) in events.iter().enumerate() {
+            if !seen.insert(e.envelope().event_id) {
+                return Err(reject(
+                    position,
+                    Rejection::BatchDuplicateEventId(e.envelope().event_id.to_string()),
+                ));
+            }
+        }
+        let registry = self.registry();
+        let mut prepared = Vec::with_capacity(events.len());
+        for (position, event) in events.into_iter().enumerate() {
+            let verified_with = pre_verify(&registry, &event).map_err(|r| reject(position, r))?;
+            prepared.push(crate::writer::Prepared {
+                event,
+                verified_with,
+            });
+        }
+        let (tx, rx) = oneshot::channel();
+        match self.inner.sender.try_send(Request::Append {
+            events: prepared,
+            reply: tx,
+        }) {
+            Ok(()) => Ok(PendingAppend { reply: rx }),
+            Err(mpsc::TrySendError::Full(_)) => Err(AppendError::Overloaded),
+            Err(mpsc::TrySendError::Disconnected(_)) => Err(AppendError::Closed),
+        }
+    }
+
+    /// Finishes the queued appends, seals the file and closes it.
+    pub fn close(self) {
+        drop(self);
+    }
+}
+
+/// Verifies an event's signature if its key is already known. Keys never change once
+/// registered (key ids are not reused), so a key found here is the key the writer will
+/// find; whether it is still unrevoked at the event's index is the writer's question.
+fn pre_verify(registry: &Registry, event: &SignedEvent) -> Result<Option<PublicKey>, Rejection> {
+    let env = event.envelope();
+    let Some(key) = registry
+        .get(&env.actor)
+        .and_then(|a| a.keys.get(&env.key_id))
+    else {
+        return Ok(None);
+    };
+    crypto::verify_strict(&key.public_key, event.signing_bytes(), event.signature()).map_err(
+        |_| Rejection::SignatureInvalid {
+            actor: env.actor.to_string(),
+            key_id: env.key_id.to_string(),
+        },
+    )?;
+    Ok(Some(key.public_key))
+}
+
+fn genesis_event(g: &Genesis<'_>) -> Result<SignedEvent, OpenError> {
+    let bad = |e: Rejection| OpenError::Genesis(e.to_string());
+    let mut key = Object::new();
+    key.insert("key_id", Json::str(g.root_key_id.as_str()));
+    key.insert(
+        "public_key",
+        Json::str(crypto::public_key_of(g.root_key).to_base64()),
+    );
+    let mut payload = Object::new();
+    payload.insert("authority_id", Json::str(g.root_authority.as_str()));
+    payload.insert("name", Json::str(g.root_name.clone()));
+    payload.insert("kind", Json::str("administrator"));
+    payload.insert("jurisdiction", Json::str(g.jurisdiction.clone()));
+    payload.insert("keys", Json::Array(vec![Json::Object(key)]));
+    let envelope = Envelope {
+        event_id: EventId::from_u128(random_u128().map_err(|e| OpenError::Genesis(e.to_string()))?),
+        stream: StreamName::parse(&format!("authority:{}", g.root_authority)).map_err(bad)?,
+        expected_version: ExpectedVersion::NoStream,
+        event_type: EventType::parse(AUTHORITY_REGISTERED).map_err(bad)?,
+        type_version: 1,
+        payload,
+        actor: g.root_authority.clone(),
+        key_id: g.root_key_id.clone(),
+        occurred_at: g.occurred_at.clone(),
+    };
+    Ok(envelope.sign(g.root_key))
+}
+
+/// A random UUIDv4 value.
+pub fn random_u128() -> Result<u128, getrandom::Error> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b)?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    Ok(u128::from_be_bytes(b))
+}
+
+fn write_meta(db: &redb::Database, g: &Genesis<'_>, signer: &NoteSigner) -> Result<(), StoreError> {
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(store::META)?;
+        meta.insert(
+            store::META_FORMAT,
+            store::FORMAT_VERSION.to_be_bytes().as_slice(),
+        )?;
+        meta.insert(store::META_ORIGIN, g.origin.as_bytes())?;
+        meta.insert(
+            store::META_LOG_KEY,
+            signer.verifier().key().as_bytes().as_slice(),
+        )?;
+        meta.insert(store::META_ROOT, g.root_authority.as_str().as_bytes())?;
+        // Create every table now, so that readers of a fresh ledger find them.
+        txn.open_table(store::ENTRIES)?;
+        txn.open_table(store::NODES)?;
+        txn.open_table(store::STREAM_HEADS)?;
+        txn.open_table(store::STREAM_ENTRIES)?;
+        txn.open_table(store::EVENT_IDS)?;
+        txn.open_table(store::CHECKPOINTS)?;
+    }
+    txn.commit()?;
+    Ok(())
+}
+
+/// Rebuilds the registry from the `authority:` streams, in log order.
+pub(crate) fn replay_registry(reader: &LogReader) -> Result<Registry, StoreError> {
+    let mut registry = Registry::default();
+    for index in reader.indexes_with_stream_prefix("authority:")? {
+        let entry = reader.entry(index)?.ok_or_else(|| {
+            StoreError::Corrupt(format!("stream index names missing entry {index}"))
+        })?;
+        let applied = if index == 0 {
+            registry.apply_genesis(&entry.event)
+        } else {
+            registry.apply(&entry.event, index)
+        };
+        applied.map_err(|r| StoreError::Corrupt(format!("entry {index} does not replay: {r}")))?;
+    }
+    Ok(registry)
+}

@@ -1,0 +1,345 @@
+//! The redb file: its tables, its format version, and reads from a consistent snapshot.
+//!
+//! Everything lives in one redb file. The entries are the truth; every other table is
+//! derived from them (and `verify` checks that it is) or signed (checkpoints):
+//!
+//! | table | key -> value | what |
+//! |---|---|---|
+//! | `meta` | name -> bytes | format version, origin, log public key, root authority |
+//! | `entries` | index -> JCS bytes | the log, byte-exact |
+//! | `merkle_nodes` | (level, index) -> hash | every complete subtree, level 0 = leaves |
+//! | `stream_heads` | stream -> (version, index) | the last entry of each stream |
+//! | `stream_entries` | (stream, version) -> index | each stream's entries in order |
+//! | `event_ids` | event id -> (content digest, index) | idempotency |
+//! | `checkpoints` | tree size -> signed note | every checkpoint ever signed |
+//!
+//! INVARIANT: entries are only ever inserted at the next index; no table row derived
+//! from an entry is ever updated except `stream_heads`, which always points at the
+//! stream's latest entry.
+
+use redb::{ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition};
+
+use crate::entry::Entry;
+use crate::merkle::{self, GenError, Hash, NodeId, NodeSource};
+
+/// The on-disk format this code writes. A file of another version is refused on open;
+/// a change of any table's layout or of the entry format bumps it.
+pub const FORMAT_VERSION: u32 = 1;
+
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub(crate) const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
+pub(crate) const NODES: TableDefinition<(u8, u64), [u8; 32]> = TableDefinition::new("merkle_nodes");
+pub(crate) const STREAM_HEADS: TableDefinition<&str, (u64, u64)> =
+    TableDefinition::new("stream_heads");
+pub(crate) const STREAM_ENTRIES: TableDefinition<(&str, u64), u64> =
+    TableDefinition::new("stream_entries");
+pub(crate) const EVENT_IDS: TableDefinition<u128, ([u8; 32], u64)> =
+    TableDefinition::new("event_ids");
+pub(crate) const CHECKPOINTS: TableDefinition<u64, &str> = TableDefinition::new("checkpoints");
+
+pub(crate) const META_FORMAT: &str = "format_version";
+pub(crate) const META_ORIGIN: &str = "origin";
+pub(crate) const META_LOG_KEY: &str = "log_public_key";
+pub(crate) const META_ROOT: &str = "root_authority";
+
+/// An operating error of the store (not a rejection of an event).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("storage: {0}")]
+    Redb(#[from] redb::Error),
+    #[error("the ledger file is damaged: {0}")]
+    Corrupt(String),
+    #[error(
+        "the ledger file has format version {found}; this build reads version {FORMAT_VERSION}"
+    )]
+    FormatVersion { found: u32 },
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Redb(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// Why a proof could not be served.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProofRequestError {
+    #[error("tree size {requested} is beyond the log's {size} entries")]
+    BeyondLog { requested: u64, size: u64 },
+    /// The arguments do not describe a proof (e.g. index >= tree size).
+    #[error(transparent)]
+    Invalid(#[from] merkle::ProofError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ProofRequestError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ProofRequestError::BeyondLog { .. } => "tree_size_beyond_log",
+            ProofRequestError::Invalid(e) => e.code(),
+            ProofRequestError::Store(_) => "storage_error",
+        }
+    }
+}
+
+impl From<GenError<StoreError>> for ProofRequestError {
+    fn from(e: GenError<StoreError>) -> Self {
+        match e {
+            GenError::Proof(p) => ProofRequestError::Invalid(p),
+            GenError::Source(s) => ProofRequestError::Store(s),
+        }
+    }
+}
+
+/// The facts fixed at genesis, read from `meta`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogMeta {
+    /// The checkpoint origin, also the name of the log's note key.
+    pub origin: String,
+    pub log_public_key: crate::crypto::PublicKey,
+    pub root_authority: String,
+}
+
+pub(crate) fn read_meta(txn: &ReadTransaction) -> Result<LogMeta, StoreError> {
+    let table = txn.open_table(META)?;
+    let get = |name: &str| -> Result<Vec<u8>, StoreError> {
+        table
+            .get(name)?
+            .map(|v| v.value().to_vec())
+            .ok_or_else(|| StoreError::Corrupt(format!("meta has no {name}")))
+    };
+    let format = get(META_FORMAT)?;
+    let found = <[u8; 4]>::try_from(format.as_slice())
+        .map(u32::from_be_bytes)
+        .map_err(|_| StoreError::Corrupt("format_version is not 4 bytes".into()))?;
+    if found != FORMAT_VERSION {
+        return Err(StoreError::FormatVersion { found });
+    }
+    let text = |name: &str| {
+        String::from_utf8(get(name)?)
+            .map_err(|_| StoreError::Corrupt(format!("meta {name} is not UTF-8")))
+    };
+    let key: [u8; 32] = get(META_LOG_KEY)?
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("log public key is not 32 bytes".into()))?;
+    Ok(LogMeta {
+        origin: text(META_ORIGIN)?,
+        log_public_key: crate::crypto::PublicKey::from_bytes(&key)
+            .map_err(|e| StoreError::Corrupt(format!("log public key: {e}")))?,
+        root_authority: text(META_ROOT)?,
+    })
+}
+
+/// Hashes of complete subtrees, read from `merkle_nodes`.
+pub(crate) struct TableNodes<'t, T>(pub &'t T);
+
+impl<T: ReadableTable<(u8, u64), [u8; 32]>> NodeSource for TableNodes<'_, T> {
+    type Error = StoreError;
+    fn node(&mut self, id: NodeId) -> Result<Hash, StoreError> {
+        self.0
+            .get((id.level, id.index))?
+            .map(|v| v.value())
+            .ok_or_else(|| StoreError::Corrupt(format!("merkle node {id:?} is missing")))
+    }
+}
+
+/// Where a stream stands: its last version and the index of its last entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamHead {
+    pub version: u64,
+    pub index: u64,
+}
+
+/// A consistent read-only view of the log at one moment (a redb read transaction):
+/// everything read through one reader belongs to the same tree.
+pub struct LogReader {
+    txn: ReadTransaction,
+}
+
+impl std::fmt::Debug for LogReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LogReader")
+    }
+}
+
+impl LogReader {
+    pub(crate) fn begin(db: &redb::Database) -> Result<Self, StoreError> {
+        Ok(Self {
+            txn: db.begin_read()?,
+        })
+    }
+
+    /// Opens a reader on a file that no process is writing (e.g. a copy), read-only.
+    pub fn open_file(path: &std::path::Path) -> Result<Self, StoreError> {
+        let db = redb::ReadOnlyDatabase::open(path)?;
+        Ok(Self {
+            txn: db.begin_read()?,
+        })
+    }
+
+    pub fn meta(&self) -> Result<LogMeta, StoreError> {
+        read_meta(&self.txn)
+    }
+
+    /// Number of entries in the log.
+    pub fn tree_size(&self) -> Result<u64, StoreError> {
+        let table = self.txn.open_table(ENTRIES)?;
+        Ok(table.last()?.map_or(0, |(k, _)| k.value() + 1))
+    }
+
+    /// The stored bytes of one entry.
+    pub fn entry_bytes(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let table = self.txn.open_table(ENTRIES)?;
+        Ok(table.get(index)?.map(|v| v.value().to_vec()))
+    }
+
+    pub fn entry(&self, index: u64) -> Result<Option<Entry>, StoreError> {
+        self.entry_bytes(index)?
+            .map(|b| {
+                Entry::parse(&b).map_err(|e| StoreError::Corrupt(format!("entry {index}: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Up to `limit` entries' bytes from `from` on, in order.
+    pub fn entries_bytes(&self, from: u64, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let table = self.txn.open_table(ENTRIES)?;
+        let mut out = Vec::new();
+        for row in table.range(from..)?.take(limit) {
+            out.push(row?.1.value().to_vec());
+        }
+        Ok(out)
+    }
+
+    pub fn stream_head(&self, stream: &str) -> Result<Option<StreamHead>, StoreError> {
+        let table = self.txn.open_table(STREAM_HEADS)?;
+        Ok(table.get(stream)?.map(|v| {
+            let (version, index) = v.value();
+            StreamHead { version, index }
+        }))
+    }
+
+    /// Indexes of a stream's entries from `from_version` on, in stream order.
+    pub fn stream_indexes(
+        &self,
+        stream: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let table = self.txn.open_table(STREAM_ENTRIES)?;
+        let mut out = Vec::new();
+        for row in table
+            .range((stream, from_version)..=(stream, u64::MAX))?
+            .take(limit)
+        {
+            out.push(row?.1.value());
+        }
+        Ok(out)
+    }
+
+    /// Indexes of the entries of every stream whose name starts with `prefix`, sorted.
+    pub(crate) fn indexes_with_stream_prefix(&self, prefix: &str) -> Result<Vec<u64>, StoreError> {
+        let table = self.txn.open_table(STREAM_ENTRIES)?;
+        let mut out = Vec::new();
+        for row in table.range((prefix, 0)..)? {
+            let (k, v) = row?;
+            if !k.value().0.starts_with(prefix) {
+                break;
+            }
+            out.push(v.value());
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// The newest checkpoint: (tree size, signed note).
+    pub fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
+        let table = self.txn.open_table(CHECKPOINTS)?;
+        Ok(table
+            .last()?
+            .map(|(k, v)| (k.value(), v.value().to_owned())))
+    }
+
+    /// The checkpoint signed at exactly this tree size, if one was.
+    pub fn checkpoint(&self, tree_size: u64) -> Result<Option<String>, StoreError> {
+        let table = self.txn.open_table(CHECKPOINTS)?;
+        Ok(table.get(tree_size)?.map(|v| v.value().to_owned()))
+    }
+
+    /// Sizes of all stored checkpoints, ascending.
+    pub fn checkpoint_sizes(&self) -> Result<Vec<u64>, StoreError> {
+        let table = self.txn.open_table(CHECKPOINTS)?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            out.push(row?.0.value());
+        }
+        Ok(out)
+    }
+
+    pub fn leaf_hash(&self, index: u64) -> Result<Option<Hash>, StoreError> {
+        let table = self.txn.open_table(NODES)?;
+        Ok(table.get((0, index))?.map(|v| v.value()))
+    }
+
+    /// The Merkle root of the first `tree_size` entries.
+    pub fn root(&self, tree_size: u64) -> Result<Hash, ProofRequestError> {
+        self.check_size(tree_size)?;
+        let table = self.txn.open_table(NODES).map_err(StoreError::from)?;
+        Ok(merkle::root(&mut TableNodes(&table), tree_size)?)
+    }
+
+    /// RFC 9162 inclusion proof of entry `index` in the tree of `tree_size` entries.
+    pub fn inclusion_proof(
+        &self,
+        index: u64,
+        tree_size: u64,
+    ) -> Result<Vec<Hash>, ProofRequestError> {
+        self.check_size(tree_size)?;
+        let table = self.txn.open_table(NODES).map_err(StoreError::from)?;
+        Ok(merkle::inclusion_proof(
+            &mut TableNodes(&table),
+            index,
+            tree_size,
+        )?)
+    }
+
+    /// RFC 9162 consistency proof between the trees of `size1` and `size2` entries.
+    pub fn consistency_proof(
+        &self,
+        size1: u64,
+        size2: u64,
+    ) -> Result<Vec<Hash>, ProofRequestError> {
+        self.check_size(size2)?;
+        let table = self.txn.open_table(NODES).map_err(StoreError::from)?;
+        Ok(merkle::consistency_proof(
+            &mut TableNodes(&table),
+            size1,
+            size2,
+        )?)
+    }
+
+    fn check_size(&self, tree_size: u64) -> Result<(), ProofRequestError> {
+        let size = self.tree_size()?;
+        if tree_size > size {
+            return Err(ProofRequestError::BeyondLog {
+                requested: tree_size,
+                size,
+            });
+        }
+        Ok(())
+    }
+}

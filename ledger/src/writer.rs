@@ -1,0 +1,610 @@
+//! The single writer: group commit, stream versions, idempotency, Merkle nodes and
+//! checkpoints, all in one redb write transaction per group.
+//!
+//! A group is everything queued when the writer comes round (up to
+//! `commit_events_max`). Each append in it is staged against the log plus what the
+//! group has staged so far, all or nothing; then the accepted ones are written and the
+//! group commits once, durably. Replies go out only after the commit returns.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+
+use crate::crypto::{self, PublicKey};
+use crate::entry::Entry;
+use crate::event::{ExpectedVersion, SignedEvent, Timestamp};
+use crate::ledger::{AppendError, Clock, Receipt, Shared};
+use crate::merkle::{self, Frontier, Hash};
+use crate::note::{self, Checkpoint, NoteSigner};
+use crate::registry::{self, Registry};
+use crate::rejection::{BatchRejection, Rejection};
+use crate::store::{self, StoreError, StreamHead};
+
+pub(crate) struct Prepared {
+    pub(crate) event: SignedEvent,
+    /// The key the caller already verified the signature with, if it knew one.
+    pub(crate) verified_with: Option<PublicKey>,
+}
+
+type Reply = oneshot::Sender<Result<Vec<Receipt>, AppendError>>;
+
+pub(crate) enum Request {
+    Append { events: Vec<Prepared>, reply: Reply },
+    Shutdown,
+}
+
+/// What the writer knows between commits; reloaded from the file if a commit fails.
+struct State {
+    next_index: u64,
+    frontier: Frontier,
+    registry: Registry,
+    last_recorded_ms: i64,
+    checkpoint_size: u64,
+    checkpoint_ms: i64,
+}
+
+pub(crate) struct Writer {
+    shared: Arc<Shared>,
+    signer: NoteSigner,
+    clock: Arc<dyn Clock>,
+    state: State,
+}
+
+/// One event staged for the group: where it goes and what it changes.
+struct Staged {
+    event: SignedEvent,
+    index: u64,
+    stream_version: u64,
+    stream_prev: Option<u64>,
+    digest: Hash,
+}
+
+/// How one append ends within a group.
+enum Outcome {
+    /// New entries (positions into the group's staged list) and receipts of duplicates,
+    /// in the batch's order.
+    Staged(Vec<Slot>),
+    Rejected(BatchRejection),
+}
+
+enum Slot {
+    New(usize),
+    /// The same event was staged earlier in this group by another append.
+    SameAs(usize),
+    Duplicate(Receipt),
+}
+
+/// What the log says of one event before it is staged.
+enum Check {
+    New,
+    InLog(Receipt),
+    StagedAt(usize),
+}
+
+/// What the group has staged so far, on top of the committed log.
+#[derive(Default)]
+struct Overlay {
+    heads: HashMap<String, StreamHead>,
+    event_ids: HashMap<u128, (Hash, u64)>,
+    registry: Option<Registry>,
+}
+
+impl Writer {
+    pub(crate) fn load(
+        shared: Arc<Shared>,
+        signer: NoteSigner,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StoreError> {
+        let state = load_state(&shared)?;
+        Ok(Self {
+            shared,
+            signer,
+            clock,
+            state,
+        })
+    }
+
+    pub(crate) fn run(mut self, requests: mpsc::Receiver<Request>) {
+        let mut shutting_down = false;
+        loop {
+            let first = if shutting_down {
+                match requests.try_recv() {
+                    Ok(r) => Some(r),
+                    Err(_) => break,
+                }
+            } else {
+                match self.wait_for_request(&requests) {
+                    Some(r) => r,
+                    None => break,
+                }
+            };
+            let mut group = Vec::new();
+            let mut events = 0;
+            let mut push = |r: Request, shutting_down: &mut bool, events: &mut usize| match r {
+                Request::Append { events: e, reply } => {
+                    *events += e.len();
+                    group.push((e, reply));
+                }
+                Request::Shutdown => *shutting_down = true,
+            };
+            if let Some(r) = first {
+                push(r, &mut shutting_down, &mut events);
+            }
+            while events < self.shared.config.commit_events_max {
+                match requests.try_recv() {
+                    Ok(r) => push(r, &mut shutting_down, &mut events),
+                    Err(_) => break,
+                }
+            }
+            if group.is_empty() {
+                self.checkpoint_if_due();
+            } else {
+                self.commit_group(group);
+            }
+        }
+        self.seal();
+    }
+
+    /// Waits for the next request, or until a checkpoint falls due (then `Some(None)`).
+    /// Returns None when every handle is gone.
+    fn wait_for_request(&mut self, requests: &mpsc::Receiver<Request>) -> Option<Option<Request>> {
+        if self.state.next_index > self.state.checkpoint_size {
+            let due = self.state.checkpoint_ms + self.interval_ms();
+            let wait_ms = due.saturating_sub(self.clock.now_unix_millis()).max(0);
+            match requests.recv_timeout(Duration::from_millis(wait_ms.unsigned_abs())) {
+                Ok(r) => Some(Some(r)),
+                Err(mpsc::RecvTimeoutError::Timeout) => Some(None),
+                Err(mpsc::RecvTimeoutError::Disconnected) => None,
+            }
+        } else {
+            requests.recv().ok().map(Some)
+        }
+    }
+
+    fn interval_ms(&self) -> i64 {
+        i64::try_from(self.shared.config.checkpoint_interval_ms).unwrap_or(i64::MAX)
+    }
+
+    fn commit_group(&mut self, group: Vec<(Vec<Prepared>, Reply)>) {
+        match self.write_group(&group) {
+            Ok(outcomes) => {
+                for ((_, reply), outcome) in group.into_iter().zip(outcomes) {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                for (_, reply) in group {
+                    let _ = reply.send(Err(AppendError::Store(StoreError::Corrupt(format!(
+                        "the commit failed, nothing was appended: {msg}"
+                    )))));
+                }
+                // The transaction was dropped; what the writer believed may be ahead of
+                // the file. Believe the file again.
+                if let Ok(state) = load_state(&self.shared) {
+                    self.state = state;
+                }
+            }
+        }
+    }
+
+    fn write_group(
+        &mut self,
+        group: &[(Vec<Prepared>, Reply)],
+    ) -> Result<Vec<Result<Vec<Receipt>, AppendError>>, StoreError> {
+        let txn = self.shared.db.begin_write()?;
+        let mut overlay = Overlay::default();
+        let mut staged = Vec::new();
+        let mut outcomes = Vec::with_capacity(group.len());
+        for (events, _) in group {
+            outcomes.push(self.stage_append(&txn, &mut overlay, &mut staged, events)?);
+        }
+        let now_ms = self
+            .clock
+            .now_unix_millis()
+            .max(self.state.last_recorded_ms);
+        let recorded_at = Timestamp::from_unix_millis(now_ms)
+            .ok_or_else(|| StoreError::Corrupt(format!("clock out of range: {now_ms}")))?;
+        let mut frontier = self.state.frontier.clone();
+        let receipts = write_entries(&txn, &staged, &recorded_at, &mut frontier)?;
+        let checkpoint_due =
+            !staged.is_empty() && now_ms - self.state.checkpoint_ms >= self.interval_ms();
+        if checkpoint_due {
+            self.write_checkpoint(&txn, &frontier)?;
+        }
+        txn.commit()?;
+
+        // Durable: now the in-memory state may move on.
+        let counters = &self.shared.counters;
+        counters.commits.fetch_add(1, Ordering::Relaxed);
+        counters
+            .entries
+            .fetch_add(staged.len() as u64, Ordering::Relaxed);
+        if checkpoint_due {
+            counters.checkpoints.fetch_add(1, Ordering::Relaxed);
+        }
+        self.state.next_index += staged.len() as u64;
+        self.state.frontier = frontier;
+        self.state.last_recorded_ms = now_ms;
+        if checkpoint_due {
+            self.state.checkpoint_size = self.state.next_index;
+            self.state.checkpoint_ms = now_ms;
+        }
+        if let Some(registry) = overlay.registry {
+            self.publish_registry(registry);
+        }
+        Ok(outcomes
+            .into_iter()
+            .map(|o| match o {
+                Outcome::Rejected(r) => Err(AppendError::Rejected(r)),
+                Outcome::Staged(slots) => Ok(slots
+                    .into_iter()
+                    .map(|s| match s {
+                        Slot::New(i) => receipts[i].clone(),
+                        Slot::SameAs(i) => Receipt {
+                            duplicate: true,
+                            ..receipts[i].clone()
+                        },
+                        Slot::Duplicate(r) => r,
+                    })
+                    .collect()),
+            })
+            .collect())
+    }
+
+    fn publish_registry(&mut self, registry: Registry) {
+        self.state.registry = registry.clone();
+        let snapshot = Arc::new(registry);
+        match self.shared.registry.write() {
+            Ok(mut r) => *r = snapshot,
+            Err(poisoned) => *poisoned.into_inner() = snapshot,
+        }
+    }
+
+    /// Stages one append (a client's batch) all or nothing. Returns a store error only
+    /// for failures of the file, which fail the whole group.
+    fn stage_append(
+        &self,
+        txn: &WriteTransaction,
+        overlay: &mut Overlay,
+        staged: &mut Vec<Staged>,
+        events: &[Prepared],
+    ) -> Result<Outcome, StoreError> {
+        let mut mine = Overlay::default();
+        let mut slots = Vec::with_capacity(events.len());
+        let first_new = staged.len();
+        for (position, prepared) in events.iter().enumerate() {
+            let index = self.state.next_index + staged.len() as u64;
+            match self.stage_event(txn, overlay, &mut mine, prepared, index)? {
+                Ok(Check::InLog(receipt)) => slots.push(Slot::Duplicate(receipt)),
+                Ok(Check::StagedAt(i)) => slots.push(Slot::SameAs(i)),
+                Ok(Check::New) => {
+                    let event = &prepared.event;
+                    let stream = event.envelope().stream.as_str();
+                    let prev = lookup_head(txn, overlay, &mine, stream)?;
+                    let stream_version = prev.map_or(0, |h| h.version + 1);
+                    let digest = event.content_digest();
+                    mine.heads.insert(
+                        stream.to_owned(),
+                        StreamHead {
+                            version: stream_version,
+                            index,
+                        },
+                    );
+                    mine.event_ids
+                        .insert(event.envelope().event_id.as_u128(), (digest, index));
+                    slots.push(Slot::New(staged.len()));
+                    staged.push(Staged {
+                        event: event.clone(),
+                        index,
+                        stream_version,
+                        stream_prev: prev.map(|h| h.index),
+                        digest,
+                    });
+                }
+                Err(rejection) => {
+                    staged.truncate(first_new);
+                    return Ok(Outcome::Rejected(BatchRejection {
+                        position,
+                        rejection,
+                    }));
+                }
+            }
+        }
+        overlay.heads.extend(mine.heads);
+        overlay.event_ids.extend(mine.event_ids);
+        if mine.registry.is_some() {
+            overlay.registry = mine.registry;
+        }
+        Ok(Outcome::Staged(slots))
+    }
+
+    /// Checks one event against the log in the documented order.
+    fn stage_event(
+        &self,
+        txn: &WriteTransaction,
+        overlay: &Overlay,
+        mine: &mut Overlay,
+        prepared: &Prepared,
+        index: u64,
+    ) -> Result<Result<Check, Rejection>, StoreError> {
+        let event = &prepared.event;
+        let env = event.envelope();
+        let id = env.event_id.as_u128();
+        if let Some((digest, original)) = lookup_event_id(txn, overlay, mine, id)? {
+            if digest != event.content_digest() {
+                return Ok(Err(Rejection::EventIdConflict {
+                    event_id: env.event_id.to_string(),
+                    index: original,
+                }));
+            }
+            if let Some(position) = original.checked_sub(self.state.next_index) {
+                // Another append of this group carries the same event: share its receipt.
+                let position = usize::try_from(position).unwrap_or(usize::MAX);
+                return Ok(Ok(Check::StagedAt(position)));
+            }
+            return receipt_of(txn, original).map(|r| Ok(Check::InLog(r)));
+        }
+
+        if index == 0 {
+            let mut genesis = Registry::default();
+            if let Err(r) = genesis.apply_genesis(event) {
+                return Ok(Err(r));
+            }
+            mine.registry = Some(genesis);
+        } else {
+            let registry = current_registry(&self.state.registry, overlay, mine);
+            let key = match registry.signing_key(event, index) {
+                Ok(k) => k,
+                Err(r) => return Ok(Err(r)),
+            };
+            if prepared.verified_with != Some(key)
+                && crypto::verify_strict(&key, event.signing_bytes(), event.signature()).is_err()
+            {
+                return Ok(Err(Rejection::SignatureInvalid {
+                    actor: env.actor.to_string(),
+                    key_id: env.key_id.to_string(),
+                }));
+            }
+        }
+
+        let stream = env.stream.as_str();
+        let head = lookup_head(txn, overlay, mine, stream)?;
+        let version_ok = match (env.expected_version, head) {
+            (ExpectedVersion::Any, _) => true,
+            (ExpectedVersion::NoStream, h) => h.is_none(),
+            (ExpectedVersion::Exact(v), Some(h)) => h.version == v,
+            (ExpectedVersion::Exact(_), None) => false,
+        };
+        if !version_ok {
+            return Ok(Err(Rejection::WrongExpectedVersion {
+                stream: stream.to_owned(),
+                expected: env.expected_version,
+                current: head.map(|h| h.version),
+            }));
+        }
+
+        if index > 0 && registry::is_registry_event(env.event_type.as_str()) {
+            let mut next = current_registry(&self.state.registry, overlay, mine).clone();
+            if let Err(r) = next.apply(event, index) {
+                return Ok(Err(r));
+            }
+            mine.registry = Some(next);
+        }
+        Ok(Ok(Check::New))
+    }
+
+    fn checkpoint_if_due(&mut self) {
+        if self.state.next_index <= self.state.checkpoint_size {
+            return;
+        }
+        let now_ms = self.clock.now_unix_millis();
+        if now_ms - self.state.checkpoint_ms < self.interval_ms() {
+            return;
+        }
+        let written = self
+            .shared
+            .db
+            .begin_write()
+            .map_err(StoreError::from)
+            .and_then(|txn| {
+                self.write_checkpoint(&txn, &self.state.frontier)?;
+                txn.commit().map_err(StoreError::from)
+            });
+        if written.is_ok() {
+            self.shared
+                .counters
+                .checkpoints
+                .fetch_add(1, Ordering::Relaxed);
+            self.state.checkpoint_size = self.state.next_index;
+            self.state.checkpoint_ms = now_ms;
+        }
+    }
+
+    fn write_checkpoint(
+        &self,
+        txn: &WriteTransaction,
+        frontier: &Frontier,
+    ) -> Result<(), StoreError> {
+        let checkpoint = Checkpoint {
+            origin: self.shared.meta.origin.clone(),
+            size: frontier.size(),
+            root: frontier.root(),
+            extensions: Vec::new(),
+        };
+        let signed = note::sign_checkpoint(&self.signer, &checkpoint)
+            .map_err(|e| StoreError::Corrupt(format!("signing the checkpoint: {e}")))?;
+        txn.open_table(store::CHECKPOINTS)?
+            .insert(checkpoint.size, signed.as_str())?;
+        Ok(())
+    }
+
+    /// One empty durable commit at shutdown, so that both of redb's commit slots hold
+    /// the final state and a damaged header cannot roll back the last appends.
+    fn seal(&mut self) {
+        self.checkpoint_now();
+        if let Ok(txn) = self.shared.db.begin_write() {
+            let _ = txn.commit();
+        }
+    }
+
+    /// At shutdown, a checkpoint covers everything appended, whatever the interval.
+    fn checkpoint_now(&mut self) {
+        self.state.checkpoint_ms = i64::MIN / 2;
+        self.checkpoint_if_due();
+    }
+}
+
+/// The registry as the group has staged it so far.
+fn current_registry<'a>(
+    committed: &'a Registry,
+    overlay: &'a Overlay,
+    mine: &'a Overlay,
+) -> &'a Registry {
+    mine.registry
+        .as_ref()
+        .or(overlay.registry.as_ref())
+        .unwrap_or(committed)
+}
+
+fn lookup_head(
+    txn: &WriteTransaction,
+    overlay: &Overlay,
+    mine: &Overlay,
+    stream: &str,
+) -> Result<Option<StreamHead>, StoreError> {
+    if let Some(h) = mine.heads.get(stream).or_else(|| overlay.heads.get(stream)) {
+        return Ok(Some(*h));
+    }
+    let table = txn.open_table(store::STREAM_HEADS)?;
+    Ok(table.get(stream)?.map(|v| {
+        let (version, index) = v.value();
+        StreamHead { version, index }
+    }))
+}
+
+fn lookup_event_id(
+    txn: &WriteTransaction,
+    overlay: &Overlay,
+    mine: &Overlay,
+    id: u128,
+) -> Result<Option<(Hash, u64)>, StoreError> {
+    if let Some(v) = mine
+        .event_ids
+        .get(&id)
+        .or_else(|| overlay.event_ids.get(&id))
+    {
+        return Ok(Some(*v));
+    }
+    let table = txn.open_table(store::EVENT_IDS)?;
+    Ok(table.get(id)?.map(|v| v.value()))
+}
+
+/// The receipt of an entry already in the log.
+fn receipt_of(txn: &WriteTransaction, index: u64) -> Result<Receipt, StoreError> {
+    let entries = txn.open_table(store::ENTRIES)?;
+    let bytes = entries
+        .get(index)?
+        .ok_or_else(|| StoreError::Corrupt(format!("event id names missing entry {index}")))?;
+    let entry = Entry::parse(bytes.value())
+        .map_err(|e| StoreError::Corrupt(format!("entry {index}: {e}")))?;
+    Ok(Receipt {
+        index,
+        stream_version: entry.stream_version,
+        leaf_hash: merkle::leaf_hash(bytes.value()),
+        recorded_at: entry.recorded_at.to_string(),
+        duplicate: true,
+    })
+}
+
+/// Writes the staged entries and everything derived from them; returns their receipts.
+fn write_entries(
+    txn: &WriteTransaction,
+    staged: &[Staged],
+    recorded_at: &Timestamp,
+    frontier: &mut Frontier,
+) -> Result<Vec<Receipt>, StoreError> {
+    let mut entries = txn.open_table(store::ENTRIES)?;
+    let mut nodes = txn.open_table(store::NODES)?;
+    let mut heads = txn.open_table(store::STREAM_HEADS)?;
+    let mut stream_entries = txn.open_table(store::STREAM_ENTRIES)?;
+    let mut event_ids = txn.open_table(store::EVENT_IDS)?;
+    let mut receipts = Vec::with_capacity(staged.len());
+    for s in staged {
+        // INVARIANT: entries are appended at exactly the next index of the tree.
+        debug_assert_eq!(s.index, frontier.size());
+        let entry = Entry {
+            index: s.index,
+            recorded_at: recorded_at.clone(),
+            stream_version: s.stream_version,
+            stream_prev: s.stream_prev,
+            event: s.event.clone(),
+            decisions: Vec::new(),
+        };
+        let bytes = entry
+            .to_bytes()
+            .map_err(|e| StoreError::Corrupt(format!("encoding entry {}: {e}", s.index)))?;
+        let leaf = merkle::leaf_hash(&bytes);
+        entries.insert(s.index, bytes.as_slice())?;
+        let mut node_err = None;
+        frontier.append(leaf, |id, hash| {
+            if node_err.is_none()
+                && let Err(e) = nodes.insert((id.level, id.index), *hash)
+            {
+                node_err = Some(e);
+            }
+        });
+        if let Some(e) = node_err {
+            return Err(e.into());
+        }
+        let stream = s.event.envelope().stream.as_str();
+        heads.insert(stream, (s.stream_version, s.index))?;
+        stream_entries.insert((stream, s.stream_version), s.index)?;
+        event_ids.insert(s.event.envelope().event_id.as_u128(), (s.digest, s.index))?;
+        receipts.push(Receipt {
+            index: s.index,
+            stream_version: s.stream_version,
+            leaf_hash: leaf,
+            recorded_at: recorded_at.to_string(),
+            duplicate: false,
+        });
+    }
+    Ok(receipts)
+}
+
+fn load_state(shared: &Shared) -> Result<State, StoreError> {
+    let reader = crate::store::LogReader::begin(&shared.db)?;
+    let next_index = reader.tree_size()?;
+    let txn = shared.db.begin_read()?;
+    let nodes = txn.open_table(store::NODES)?;
+    let mut hashes = Vec::new();
+    for id in Frontier::node_ids(next_index) {
+        hashes.push(
+            nodes
+                .get((id.level, id.index))?
+                .map(|v| v.value())
+                .ok_or_else(|| StoreError::Corrupt(format!("merkle node {id:?} is missing")))?,
+        );
+    }
+    let frontier = Frontier::from_hashes(next_index, hashes)
+        .map_err(|e| StoreError::Corrupt(format!("frontier: {e}")))?;
+    let last_recorded_ms = match next_index.checked_sub(1) {
+        Some(last) => reader
+            .entry(last)?
+            .map_or(0, |e| e.recorded_at.unix_millis()),
+        None => 0,
+    };
+    let checkpoint_size = reader.latest_checkpoint()?.map_or(0, |(size, _)| size);
+    Ok(State {
+        next_index,
+        frontier,
+        registry: crate::ledger::replay_registry(&reader)?,
+        last_recorded_ms,
+        checkpoint_size,
+        // Sign promptly after a restart if the last appends have no checkpoint yet.
+        checkpoint_ms: i64::MIN / 2,
+    })
+}

@@ -1,0 +1,205 @@
+#![expect(
+    clippy::expect_used,
+    reason = "test fixtures: a failure here is a failed test"
+)]
+//! Fixtures for the end-to-end tests, the crash-test child process and the benchmarks:
+//! real ledgers in temp dirs, real ed25519 keys, events built and signed as a client
+//! would.
+//!
+//! Keys made by [`test_key`] are derived from a public seed: TEST-ONLY, never for a
+//! real ledger.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
+use ledger::crypto;
+use ledger::event::{
+    AuthorityId, Envelope, EventId, EventType, ExpectedVersion, KeyId, SignedEvent, StreamName,
+    Timestamp,
+};
+use ledger::json::{Json, Object};
+use ledger::{Clock, Genesis, Ledger, LedgerConfig};
+
+/// A deterministic key for tests. TEST-ONLY: its secret is the public `seed`.
+pub fn test_key(seed: u64) -> SigningKey {
+    let mut bytes = [0x5au8; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    SigningKey::from_bytes(&bytes)
+}
+
+/// The origin of test ledgers.
+pub const ORIGIN: &str = "armsledger.test/zz";
+
+/// An authority as a client: its id, one key id and the key.
+#[derive(Clone, Debug)]
+pub struct Signer {
+    pub actor: AuthorityId,
+    pub key_id: KeyId,
+    pub key: SigningKey,
+}
+
+impl Signer {
+    pub fn new(actor: &str, key_id: &str, key: SigningKey) -> Self {
+        Self {
+            actor: AuthorityId::parse(actor).expect("test authority id"),
+            key_id: KeyId::parse(key_id).expect("test key id"),
+            key,
+        }
+    }
+
+    /// An unsigned envelope from this signer, with a fresh random event id.
+    pub fn envelope(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        event_type: &str,
+        payload: Object,
+    ) -> Envelope {
+        Envelope {
+            event_id: EventId::from_u128(ledger::random_u128().expect("random")),
+            stream: StreamName::parse(stream).expect("test stream name"),
+            expected_version: expected,
+            event_type: EventType::parse(event_type).expect("test event type"),
+            type_version: 1,
+            payload,
+            actor: self.actor.clone(),
+            key_id: self.key_id.clone(),
+            occurred_at: Timestamp::parse("2026-11-27T10:00:00Z").expect("time"),
+        }
+    }
+
+    pub fn event(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        event_type: &str,
+        payload: Object,
+    ) -> SignedEvent {
+        self.envelope(stream, expected, event_type, payload)
+            .sign(&self.key)
+    }
+
+    /// A marking of a new weapon (payload illustrative; the domain types it later).
+    pub fn weapon_marked(&self, n: u64) -> SignedEvent {
+        let weapon = uuid_from(n);
+        self.event(
+            &format!("weapon:{weapon}"),
+            ExpectedVersion::NoStream,
+            "WeaponMarked",
+            object(&[
+                ("manufacturer", Json::str("Fabrique Nationale Herstal")),
+                ("country_of_manufacture", Json::str("BE")),
+                ("serial_number", Json::str(format!("FN-{n:08}"))),
+                ("model", Json::str("FAL")),
+                ("calibre", Json::str("7.62x51mm")),
+                ("year_of_manufacture", Json::Int(1985)),
+            ]),
+        )
+    }
+}
+
+/// A lowercase UUID derived from a number (stable stream names in tests).
+pub fn uuid_from(n: u64) -> String {
+    let v = (0x7f1e_2d3c_4b5a_4697_8877_0000_0000_0000u128) | u128::from(n);
+    EventId::from_u128(v).to_string()
+}
+
+pub fn object(members: &[(&str, Json)]) -> Object {
+    Object::from_members(
+        members
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
+    )
+    .expect("unique keys")
+}
+
+/// A clock the test moves by hand.
+#[derive(Debug, Default)]
+pub struct ManualClock(std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    pub fn at(ms: i64) -> Arc<Self> {
+        Arc::new(Self(std::sync::atomic::AtomicI64::new(ms)))
+    }
+    pub fn advance(&self, ms: i64) {
+        self.0.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_unix_millis(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The root administrator of every test ledger.
+pub fn root_signer() -> Signer {
+    Signer::new("zz-admin", "k1", test_key(1))
+}
+
+/// The log key of every test ledger. TEST-ONLY.
+pub fn log_key() -> SigningKey {
+    test_key(0)
+}
+
+/// Creates a ledger with the test root administrator.
+pub fn create_ledger(path: &Path, config: LedgerConfig, clock: Arc<dyn Clock>) -> Ledger {
+    let root = root_signer();
+    Ledger::create(
+        path,
+        Genesis {
+            origin: ORIGIN.into(),
+            log_key: log_key(),
+            root_authority: root.actor.clone(),
+            root_name: "Test ledger administration".into(),
+            jurisdiction: "ZZ".into(),
+            root_key_id: root.key_id.clone(),
+            root_key: &root.key,
+            occurred_at: Timestamp::parse("2026-11-27T09:00:00Z").expect("time"),
+        },
+        config,
+        clock,
+    )
+    .expect("create test ledger")
+}
+
+/// The event that registers an authority with one key.
+pub fn registration(
+    root: &Signer,
+    id: &str,
+    kind: &str,
+    jurisdiction: &str,
+    key_id: &str,
+    key: &SigningKey,
+) -> SignedEvent {
+    let keys = Json::Array(vec![Json::Object(object(&[
+        ("key_id", Json::str(key_id)),
+        (
+            "public_key",
+            Json::str(crypto::public_key_of(key).to_base64()),
+        ),
+    ]))]);
+    root.event(
+        &format!("authority:{id}"),
+        ExpectedVersion::NoStream,
+        "AuthorityRegistered",
+        object(&[
+            ("authority_id", Json::str(id)),
+            ("name", Json::str(format!("Authority {id}"))),
+            ("kind", Json::str(kind)),
+            ("jurisdiction", Json::str(jurisdiction)),
+            ("keys", keys),
+        ]),
+    )
+}
+
+/// Registers an authority and returns it as a signer.
+pub fn register(ledger: &Ledger, id: &str, kind: &str, seed: u64) -> Signer {
+    let key = test_key(seed);
+    ledger
+        .append(registration(&root_signer(), id, kind, "ZZ", "k1", &key))
+        .expect("register test authority");
+    Signer::new(id, "k1", key)
+}

@@ -1,0 +1,608 @@
+//! The log through its library API: appends, versions, idempotency, rejections, keys,
+//! batches, group commit, checkpoints and proofs, on real redb files.
+
+use std::sync::Arc;
+
+use armsledger_tests::*;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ledger::event::{EventLimits, ExpectedVersion, SignedEvent};
+use ledger::json::Json;
+use ledger::note::{self, NoteVerifier};
+use ledger::{AppendError, Ledger, LedgerConfig, SystemClock, merkle};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    ledger: Ledger,
+}
+
+fn fixture_with(config: LedgerConfig, clock: Arc<dyn ledger::Clock>) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.redb");
+    let ledger = create_ledger(&path, config, clock);
+    Fixture {
+        _dir: dir,
+        path,
+        ledger,
+    }
+}
+
+fn fixture() -> Fixture {
+    fixture_with(LedgerConfig::default(), SystemClock::shared())
+}
+
+impl Fixture {
+    fn size(&self) -> u64 {
+        self.ledger.reader().unwrap().tree_size().unwrap()
+    }
+
+    /// Every scenario ends with a full verify of the file.
+    fn verified(&self) -> ledger::verify::VerifyReport {
+        self.ledger
+            .verify()
+            .unwrap_or_else(|f| panic!("verify failed: {f}"))
+    }
+}
+
+fn code(result: Result<impl std::fmt::Debug, AppendError>) -> &'static str {
+    result
+        .expect_err("the append should have been refused")
+        .code()
+}
+
+#[test]
+fn genesis_registers_the_root_and_signs_a_checkpoint() {
+    let f = fixture();
+    assert_eq!(f.size(), 1);
+    let reader = f.ledger.reader().unwrap();
+    let (size, signed) = reader
+        .latest_checkpoint()
+        .unwrap()
+        .expect("a checkpoint after genesis");
+    assert_eq!(size, 1);
+    let verifier = NoteVerifier::from_vkey(&f.ledger.verifier().unwrap().to_vkey()).unwrap();
+    let cp = note::open_checkpoint(&verifier, &signed).unwrap();
+    assert_eq!(cp.origin, ORIGIN);
+    assert_eq!(
+        cp.root,
+        merkle::leaf_hash(&reader.entry_bytes(0).unwrap().unwrap())
+    );
+    let report = f.verified();
+    assert_eq!(
+        (report.entries, report.authorities, report.checkpoints),
+        (1, 1, 1)
+    );
+}
+
+#[test]
+fn appends_chain_streams_and_store_entries_byte_exact() {
+    let f = fixture();
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    let first = police.weapon_marked(1);
+    let stream = first.envelope().stream.to_string();
+    let r0 = f.ledger.append(first.clone()).unwrap();
+    let r1 = f
+        .ledger
+        .append(police.event(
+            &stream,
+            ExpectedVersion::Exact(0),
+            "WeaponReportedLost",
+            Default::default(),
+        ))
+        .unwrap();
+    let r2 = f
+        .ledger
+        .append(police.event(
+            &stream,
+            ExpectedVersion::Any,
+            "WeaponRecovered",
+            Default::default(),
+        ))
+        .unwrap();
+    assert_eq!((r0.index, r1.index, r2.index), (2, 3, 4));
+    assert_eq!(
+        (r0.stream_version, r1.stream_version, r2.stream_version),
+        (0, 1, 2)
+    );
+    let reader = f.ledger.reader().unwrap();
+    let entry = reader.entry(4).unwrap().unwrap();
+    assert_eq!(entry.stream_prev, Some(3));
+    assert_eq!(reader.entry(2).unwrap().unwrap().stream_prev, None);
+    assert_eq!(reader.entry(2).unwrap().unwrap().event, first);
+    let bytes = reader.entry_bytes(4).unwrap().unwrap();
+    assert_eq!(merkle::leaf_hash(&bytes), r2.leaf_hash);
+    assert!(!bytes.contains(&b'\n'), "entries are single lines");
+    assert_eq!(
+        reader.stream_indexes(&stream, 0, 10).unwrap(),
+        vec![2, 3, 4]
+    );
+    assert_eq!(reader.stream_head(&stream).unwrap().unwrap().index, 4);
+    assert_eq!(f.verified().streams, 3);
+}
+
+#[test]
+fn expected_version_is_enforced() {
+    let f = fixture();
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    let marked = police.weapon_marked(7);
+    let stream = marked.envelope().stream.to_string();
+    f.ledger.append(marked).unwrap();
+    let again = police.event(
+        &stream,
+        ExpectedVersion::NoStream,
+        "WeaponMarked",
+        Default::default(),
+    );
+    let err = f.ledger.append(again).unwrap_err();
+    assert_eq!(err.code(), "wrong_expected_version");
+    match err.rejection() {
+        Some(ledger::rejection::Rejection::WrongExpectedVersion { current, .. }) => {
+            assert_eq!(*current, Some(0))
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let stale = police.event(
+        &stream,
+        ExpectedVersion::Exact(5),
+        "WeaponReportedLost",
+        Default::default(),
+    );
+    assert_eq!(code(f.ledger.append(stale)), "wrong_expected_version");
+    let missing = police.event(
+        &format!("weapon:{}", uuid_from(99)),
+        ExpectedVersion::Exact(0),
+        "WeaponReportedLost",
+        Default::default(),
+    );
+    assert_eq!(code(f.ledger.append(missing)), "wrong_expected_version");
+    assert_eq!(f.size(), 3);
+    f.verified();
+}
+
+#[test]
+fn the_same_event_twice_is_one_entry_and_other_content_under_its_id_conflicts() {
+    let f = fixture();
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    let event = police.weapon_marked(1);
+    let first = f.ledger.append(event.clone()).unwrap();
+    let retry = f.ledger.append(event.clone()).unwrap();
+    assert!(retry.duplicate && !first.duplicate);
+    assert_eq!(
+        (retry.index, retry.leaf_hash, retry.stream_version),
+        (first.index, first.leaf_hash, first.stream_version)
+    );
+    let mut other = event.envelope().clone();
+    other.payload.insert("serial_number", Json::str("FN-OTHER"));
+    let err = f.ledger.append(other.sign(&police.key)).unwrap_err();
+    assert_eq!(err.code(), "event_id_conflict");
+    // Two appends of the same event in one group: one entry, both get its receipt.
+    let twin = police.weapon_marked(2);
+    let (a, b) = (
+        f.ledger.submit(vec![twin.clone()]).unwrap(),
+        f.ledger.submit(vec![twin]).unwrap(),
+    );
+    let (a, b) = (a.wait().unwrap().remove(0), b.wait().unwrap().remove(0));
+    assert_eq!(a.index, b.index);
+    assert_eq!(f.size(), 4);
+    f.verified();
+}
+
+/// Every way an event can be malformed has its own code, and nothing is appended.
+#[test]
+fn malformed_events_get_typed_rejections() {
+    let f = fixture();
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    let good = police.weapon_marked(1);
+    let good_json: serde_json::Value = serde_json::from_slice(&good.to_canonical_vec()).unwrap();
+    let with = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = good_json.clone();
+        edit(&mut v);
+        serde_json::to_vec(&v).unwrap()
+    };
+    let limits = EventLimits::default();
+    let mut big_payload = good.envelope().clone();
+    big_payload
+        .payload
+        .insert("notes", Json::str("x".repeat(70_000)));
+    let non_canonical_s = {
+        // S + L: the same signature with an unreduced scalar.
+        let mut sig = good.signature().to_bytes();
+        let l: [u8; 32] =
+            hex::decode("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let mut carry = 0u16;
+        for i in 0..32 {
+            let sum = u16::from(sig[32 + i]) + u16::from(l[i]) + carry;
+            sig[32 + i] = sum as u8;
+            carry = sum >> 8;
+        }
+        STANDARD.encode(sig)
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("malformed_json", b"{\"event_id\": ".to_vec()),
+        ("not_an_object", b"[1, 2]".to_vec()),
+        ("duplicate_key", br#"{"stream":"a","stream":"b"}"#.to_vec()),
+        (
+            "float_not_allowed",
+            with(&|v| v["payload"]["year_of_manufacture"] = serde_json::json!(1985.5)),
+        ),
+        (
+            "integer_out_of_range",
+            with(&|v| v["payload"]["year_of_manufacture"] = serde_json::json!(9007199254740992u64)),
+        ),
+        (
+            "unknown_field",
+            with(&|v| v["visibility"] = serde_json::json!("public")),
+        ),
+        (
+            "missing_field",
+            with(&|v| {
+                v.as_object_mut().unwrap().remove("occurred_at");
+            }),
+        ),
+        (
+            "invalid_field",
+            with(&|v| v["type_version"] = serde_json::json!("1")),
+        ),
+        (
+            "invalid_field",
+            with(&|v| v["occurred_at"] = serde_json::json!("1985-03-14 09:00")),
+        ),
+        (
+            "invalid_field",
+            with(&|v| v["event_id"] = serde_json::json!("not-a-uuid")),
+        ),
+        (
+            "invalid_stream_name",
+            with(&|v| v["stream"] = serde_json::json!("weapon:FN-123")),
+        ),
+        (
+            "invalid_stream_name",
+            with(&|v| v["stream"] = serde_json::json!("rifle:1")),
+        ),
+        (
+            "signature_malformed",
+            with(&|v| v["signature"] = serde_json::json!("AAAA")),
+        ),
+        (
+            "signature_non_canonical",
+            with(&|v| v["signature"] = serde_json::json!(non_canonical_s.clone())),
+        ),
+        (
+            "nesting_too_deep",
+            with(&|v| {
+                v["payload"]["deep"] =
+                    serde_json::from_str(&format!("{}1{}", "[".repeat(40), "]".repeat(40))).unwrap()
+            }),
+        ),
+        (
+            "event_too_large",
+            big_payload.sign(&police.key).to_canonical_vec(),
+        ),
+    ];
+    for (want, bytes) in cases {
+        let got = SignedEvent::parse(&bytes, &limits).map(|_| ()).unwrap_err();
+        assert_eq!(got.code(), want, "{got}");
+    }
+    assert_eq!(f.size(), 2);
+}
+
+#[test]
+fn signatures_and_keys_are_checked_against_the_registry() {
+    let f = fixture();
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    // Signed by someone else's key under police's name.
+    let forged = police
+        .envelope(
+            &format!("weapon:{}", uuid_from(1)),
+            ExpectedVersion::NoStream,
+            "WeaponMarked",
+            Default::default(),
+        )
+        .sign(&test_key(666));
+    assert_eq!(code(f.ledger.append(forged)), "signature_invalid");
+    let stranger = Signer::new("xx-unknown", "k1", test_key(11));
+    assert_eq!(
+        code(f.ledger.append(stranger.weapon_marked(1))),
+        "unknown_actor"
+    );
+    let wrong_key_id = Signer::new("zz-police", "k9", test_key(10));
+    assert_eq!(
+        code(f.ledger.append(wrong_key_id.weapon_marked(1))),
+        "unknown_key"
+    );
+    assert_eq!(f.size(), 2);
+    f.verified();
+}
+
+#[test]
+fn keys_rotate_and_revoke_by_events_and_old_entries_still_verify() {
+    let f = fixture();
+    let customs = register(&f.ledger, "zz-customs", "customs", 20);
+    f.ledger.append(customs.weapon_marked(1)).unwrap();
+    let k2 = test_key(21);
+    let rotate = customs.event(
+        "authority:zz-customs",
+        ExpectedVersion::Any,
+        "AuthorityKeyRotated",
+        object(&[
+            ("key_id", Json::str("k2")),
+            (
+                "public_key",
+                Json::str(ledger::crypto::public_key_of(&k2).to_base64()),
+            ),
+            ("retires_key_id", Json::str("k1")),
+        ]),
+    );
+    f.ledger.append(rotate).unwrap();
+    let err = f.ledger.append(customs.weapon_marked(2)).unwrap_err();
+    assert_eq!(err.code(), "key_revoked");
+    let customs2 = Signer::new("zz-customs", "k2", k2);
+    f.ledger.append(customs2.weapon_marked(2)).unwrap();
+    // A key id is never reused, even for a new key.
+    let reuse = customs2.event(
+        "authority:zz-customs",
+        ExpectedVersion::Any,
+        "AuthorityKeyRotated",
+        object(&[
+            ("key_id", Json::str("k1")),
+            (
+                "public_key",
+                Json::str(ledger::crypto::public_key_of(&test_key(22)).to_base64()),
+            ),
+        ]),
+    );
+    assert_eq!(code(f.ledger.append(reuse)), "key_exists");
+    // Another authority may not touch customs' keys; the administrator may.
+    let police = register(&f.ledger, "zz-police", "police", 30);
+    let revoke = |by: &Signer| {
+        by.event(
+            "authority:zz-customs",
+            ExpectedVersion::Any,
+            "AuthorityKeyRevoked",
+            object(&[
+                ("key_id", Json::str("k2")),
+                ("reason", Json::str("device lost")),
+            ]),
+        )
+    };
+    assert_eq!(code(f.ledger.append(revoke(&police))), "actor_not_allowed");
+    f.ledger.append(revoke(&root_signer())).unwrap();
+    assert_eq!(
+        code(f.ledger.append(customs2.weapon_marked(3))),
+        "key_revoked"
+    );
+    // Only administrators register authorities.
+    assert_eq!(
+        code(f.ledger.append(registration(
+            &police,
+            "zz-other",
+            "police",
+            "ZZ",
+            "k1",
+            &test_key(40)
+        ))),
+        "actor_not_allowed"
+    );
+    let report = f.verified();
+    assert_eq!(report.authorities, 3);
+}
+
+#[test]
+fn a_batch_is_all_or_nothing() {
+    let f = fixture();
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    let before = f.size();
+    let bad = police.event(
+        &format!("weapon:{}", uuid_from(50)),
+        ExpectedVersion::Exact(3),
+        "WeaponReportedLost",
+        Default::default(),
+    );
+    let err = f
+        .ledger
+        .append_batch(vec![police.weapon_marked(1), police.weapon_marked(2), bad])
+        .unwrap_err();
+    match err {
+        AppendError::Rejected(r) => {
+            assert_eq!(r.position, 2);
+            assert_eq!(r.rejection.code(), "wrong_expected_version");
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(f.size(), before);
+    // Events of one batch see each other: the second continues the first's stream.
+    let marked = police.weapon_marked(3);
+    let stream = marked.envelope().stream.to_string();
+    let next = police.event(
+        &stream,
+        ExpectedVersion::Exact(0),
+        "WeaponReportedLost",
+        Default::default(),
+    );
+    let receipts = f.ledger.append_batch(vec![marked, next]).unwrap();
+    assert_eq!(
+        receipts.iter().map(|r| r.index).collect::<Vec<_>>(),
+        vec![before, before + 1]
+    );
+    assert_eq!(code(f.ledger.append_batch(vec![])), "batch_empty");
+    let twice = police.weapon_marked(9);
+    assert_eq!(
+        code(f.ledger.append_batch(vec![twice.clone(), twice])),
+        "batch_duplicate_event_id"
+    );
+    f.verified();
+}
+
+#[test]
+fn concurrent_appenders_share_commits() {
+    let f = fixture();
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    let before = f.ledger.stats();
+    let threads = 32u64;
+    let per_thread = 25u64;
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (ledger, police) = (f.ledger.clone(), police.clone());
+            s.spawn(move || {
+                for i in 0..per_thread {
+                    ledger
+                        .append(police.weapon_marked(1000 + t * per_thread + i))
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let after = f.ledger.stats();
+    let appended = after.entries - before.entries;
+    assert_eq!(appended, threads * per_thread);
+    assert!(
+        after.commits - before.commits < appended,
+        "group commit: {} commits for {appended} appends",
+        after.commits - before.commits
+    );
+    assert_eq!(f.size(), 2 + threads * per_thread);
+    f.verified();
+}
+
+#[test]
+fn checkpoints_follow_the_interval_not_the_append_rate() {
+    let clock = ManualClock::at(1_800_000_000_000);
+    let config = LedgerConfig {
+        checkpoint_interval_ms: 1000,
+        ..Default::default()
+    };
+    let f = fixture_with(config, clock.clone());
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    for n in 0..20 {
+        f.ledger.append(police.weapon_marked(n)).unwrap();
+    }
+    let latest = |f: &Fixture| {
+        f.ledger
+            .reader()
+            .unwrap()
+            .latest_checkpoint()
+            .unwrap()
+            .unwrap()
+            .0
+    };
+    assert_eq!(latest(&f), 1, "no new checkpoint within the interval");
+    clock.advance(1000);
+    // The writer signs on its own once the interval has passed, with no append needed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while latest(&f) != 22 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(latest(&f), 22);
+    clock.advance(999);
+    f.ledger.append(police.weapon_marked(100)).unwrap();
+    assert_eq!(latest(&f), 22);
+    clock.advance(1);
+    f.ledger.append(police.weapon_marked(101)).unwrap();
+    // The append itself or the writer's timer (whichever comes first) signs it now.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while latest(&f) != 24 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let sizes = f.ledger.reader().unwrap().checkpoint_sizes().unwrap();
+    assert!(
+        sizes == [1, 22, 24] || sizes == [1, 22, 23, 24],
+        "{sizes:?}"
+    );
+    f.verified();
+}
+
+#[test]
+fn proofs_verify_against_signed_checkpoints() {
+    let clock = ManualClock::at(1_800_000_000_000);
+    let f = fixture_with(LedgerConfig::default(), clock.clone());
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    for n in 0..40 {
+        f.ledger.append(police.weapon_marked(n)).unwrap();
+    }
+    clock.advance(1000);
+    f.ledger.append(police.weapon_marked(40)).unwrap();
+    for n in 41..100 {
+        f.ledger.append(police.weapon_marked(n)).unwrap();
+    }
+    clock.advance(1000);
+    f.ledger.append(police.weapon_marked(100)).unwrap();
+    let verifier = f.ledger.verifier().unwrap();
+    let reader = f.ledger.reader().unwrap();
+    let sizes = reader.checkpoint_sizes().unwrap();
+    assert_eq!(sizes, vec![1, 43, 103]);
+    let old = note::open_checkpoint(&verifier, &reader.checkpoint(43).unwrap().unwrap()).unwrap();
+    let new = note::open_checkpoint(&verifier, &reader.checkpoint(103).unwrap().unwrap()).unwrap();
+    for index in [0, 1, 42, 57, 102] {
+        let leaf = merkle::leaf_hash(&reader.entry_bytes(index).unwrap().unwrap());
+        let proof = reader.inclusion_proof(index, new.size).unwrap();
+        merkle::verify_inclusion(index, new.size, &leaf, &proof, &new.root).unwrap();
+        let mut wrong = leaf;
+        wrong[0] ^= 1;
+        assert!(merkle::verify_inclusion(index, new.size, &wrong, &proof, &new.root).is_err());
+    }
+    let proof = reader.consistency_proof(old.size, new.size).unwrap();
+    merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &proof).unwrap();
+    let forked = {
+        let mut r = old.root;
+        r[31] ^= 1;
+        r
+    };
+    assert!(merkle::verify_consistency(old.size, new.size, &forked, &new.root, &proof).is_err());
+    assert_eq!(reader.root(103).unwrap(), new.root);
+    assert_eq!(
+        reader.inclusion_proof(0, 104).unwrap_err().code(),
+        "tree_size_beyond_log"
+    );
+    f.verified();
+}
+
+#[test]
+fn a_reopened_ledger_continues_where_it_stopped() {
+    let f = fixture();
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    let marked = police.weapon_marked(1);
+    let stream = marked.envelope().stream.to_string();
+    f.ledger.append(marked).unwrap();
+    let Fixture { _dir, path, ledger } = f;
+    ledger.close();
+    assert!(matches!(
+        Ledger::open(
+            &path,
+            test_key(77),
+            LedgerConfig::default(),
+            SystemClock::shared()
+        ),
+        Err(ledger::OpenError::WrongLogKey { .. })
+    ));
+    let ledger = Ledger::open(
+        &path,
+        log_key(),
+        LedgerConfig::default(),
+        SystemClock::shared(),
+    )
+    .unwrap();
+    // The registry came back from the log: police may still sign.
+    let r = ledger
+        .append(police.event(
+            &stream,
+            ExpectedVersion::Exact(0),
+            "WeaponReportedStolen",
+            Default::default(),
+        ))
+        .unwrap();
+    assert_eq!((r.index, r.stream_version), (3, 1));
+    let reader = ledger.reader().unwrap();
+    assert_eq!(
+        reader.latest_checkpoint().unwrap().unwrap().0,
+        4,
+        "close seals a checkpoint of everything"
+    );
+    drop(reader);
+    ledger.close();
+    let report = ledger::verify::verify_file(&path).unwrap();
+    assert_eq!(report.entries, 4);
+}

@@ -1,0 +1,10 @@
+//! The end-to-end tests: one binary, one module per area. Real redb files in temp dirs,
+//! real keys, real child processes.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a failed test"
+)]
+
+mod log;
+mod vectors;
