@@ -332,6 +332,72 @@ impl LogReader {
         )?)
     }
 
+    /// A digest of every row of every table: two files with the same digest hold the
+    /// same ledger, whatever their page layout (for comparing copies and replicas).
+    pub fn content_digest(&self) -> Result<Hash, StoreError> {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut row = |table: &str, key: &[u8], value: &[u8]| {
+            for part in [table.as_bytes(), key, value] {
+                h.update((part.len() as u64).to_be_bytes());
+                h.update(part);
+            }
+        };
+        for r in self.txn.open_table(META)?.iter()? {
+            let (k, v) = r?;
+            row("meta", k.value().as_bytes(), v.value());
+        }
+        for r in self.txn.open_table(ENTRIES)?.iter()? {
+            let (k, v) = r?;
+            row("entries", &k.value().to_be_bytes(), v.value());
+        }
+        for r in self.txn.open_table(NODES)?.iter()? {
+            let (k, v) = r?;
+            let (level, index) = k.value();
+            row(
+                "nodes",
+                &[&[level][..], &index.to_be_bytes()].concat(),
+                &v.value(),
+            );
+        }
+        for r in self.txn.open_table(STREAM_HEADS)?.iter()? {
+            let (k, v) = r?;
+            let (version, index) = v.value();
+            row(
+                "heads",
+                k.value().as_bytes(),
+                &[version.to_be_bytes(), index.to_be_bytes()].concat(),
+            );
+        }
+        for r in self.txn.open_table(STREAM_ENTRIES)?.iter()? {
+            let (k, v) = r?;
+            let (stream, version) = k.value();
+            row(
+                "stream_entries",
+                &[stream.as_bytes(), &version.to_be_bytes()].concat(),
+                &v.value().to_be_bytes(),
+            );
+        }
+        for r in self.txn.open_table(EVENT_IDS)?.iter()? {
+            let (k, v) = r?;
+            let (digest, index) = v.value();
+            row(
+                "event_ids",
+                &k.value().to_be_bytes(),
+                &[&digest[..], &index.to_be_bytes()].concat(),
+            );
+        }
+        for r in self.txn.open_table(CHECKPOINTS)?.iter()? {
+            let (k, v) = r?;
+            row(
+                "checkpoints",
+                &k.value().to_be_bytes(),
+                v.value().as_bytes(),
+            );
+        }
+        Ok(h.finalize().into())
+    }
+
     fn check_size(&self, tree_size: u64) -> Result<(), ProofRequestError> {
         let size = self.tree_size()?;
         if tree_size > size {

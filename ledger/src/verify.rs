@@ -178,6 +178,21 @@ impl<'t> Scan<'t> {
         self,
         windows: mpsc::SyncSender<Vec<SignatureJob>>,
     ) -> Result<VerifyReport, VerifyFailure> {
+        let mut window = Vec::with_capacity(WINDOW_ENTRIES);
+        let scanned = self.scan(&windows, &mut window);
+        // Whatever stopped the scan, the signatures of the entries before it are still
+        // checked: an earlier bad signature is the first problem to report.
+        if !window.is_empty() {
+            let _ = windows.send(window);
+        }
+        scanned
+    }
+
+    fn scan(
+        &self,
+        windows: &mpsc::SyncSender<Vec<SignatureJob>>,
+        window: &mut Vec<SignatureJob>,
+    ) -> Result<VerifyReport, VerifyFailure> {
         let open = |e: redb::TableError| store_fail(e);
         let entries = self.txn.open_table(store::ENTRIES).map_err(open)?;
         let nodes = self.txn.open_table(store::NODES).map_err(open)?;
@@ -188,7 +203,6 @@ impl<'t> Scan<'t> {
 
         let mut frontier = Frontier::new();
         let mut registry = Registry::default();
-        let mut window = Vec::with_capacity(WINDOW_ENTRIES);
         let mut last_recorded_ms = i64::MIN;
         let mut streams = 0u64;
         let mut checkpoint_count = 0u64;
@@ -259,9 +273,8 @@ impl<'t> Scan<'t> {
                 ));
             }
 
-            self.check_signer(&mut registry, &entry, &mut window)?;
-            if window.len() >= WINDOW_ENTRIES && windows.send(std::mem::take(&mut window)).is_err()
-            {
+            self.check_signer(&mut registry, &entry, window)?;
+            if window.len() >= WINDOW_ENTRIES && windows.send(std::mem::take(window)).is_err() {
                 return Err(fail(at, "internal", "the signature checker stopped"));
             }
 
@@ -275,10 +288,6 @@ impl<'t> Scan<'t> {
             }
             expected += 1;
         }
-        if !window.is_empty() {
-            let _ = windows.send(window);
-        }
-        drop(windows);
 
         if let Some(row) = checkpoint_rows.next() {
             let size = row.map_err(store_fail)?.0.value();

@@ -6,5 +6,7 @@
     reason = "test code: a panic is a failed test"
 )]
 
+mod corruption;
+mod crash;
 mod log;
 mod vectors;
