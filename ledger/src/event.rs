@@ -85,6 +85,13 @@ impl EventId {
         Ok(Self(id))
     }
 
+    /// A new time-ordered id (UUIDv7, RFC 9562) from the system clock and randomness.
+    /// Clients should mint ids this way: ids that grow with time keep the ledger's
+    /// idempotency index appending at its right edge instead of rewriting random pages.
+    pub fn new_v7() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+
     pub fn from_u128(v: u128) -> Self {
         Self(uuid::Uuid::from_u128(v))
     }

@@ -9,11 +9,12 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Appends go through one writer thread that owns the redb write transaction. Callers
-//! check their event's signature on their own thread (so verification spreads over all
-//! cores), then queue it; the writer takes everything queued, checks it against the log,
-//! writes it in one transaction and commits once, durably (group commit): many
-//! concurrent appenders share one fsync. Only then does any of them get its receipt.
+//! Appends go through a two-stage pipeline. The verifier stage takes everything queued
+//! and checks the group's signatures on all cores at once; the writer thread, which
+//! owns the redb write transaction, checks the group against the log, writes it in one
+//! transaction and commits once, durably (group commit): many concurrent appenders share
+//! one fsync, and the next group is verified while this one commits. Only after the
+//! commit does any appender get its receipt.
 
 use std::path::Path;
 
@@ -24,7 +25,7 @@ use std::thread::JoinHandle;
 
 use ed25519_dalek::SigningKey;
 
-use crate::crypto::{self, PublicKey};
+use crate::crypto;
 use crate::event::{
     AuthorityId, Envelope, EventId, EventLimits, EventType, ExpectedVersion, KeyId, SignedEvent,
     StreamName, Timestamp,
@@ -35,7 +36,8 @@ use crate::note::{NoteSigner, NoteVerifier};
 use crate::registry::{AUTHORITY_REGISTERED, Registry};
 use crate::rejection::{BatchRejection, Rejection};
 use crate::store::{self, LogMeta, LogReader, StoreError};
-use crate::writer::{Request, Writer};
+use crate::verifier::{self, Request};
+use crate::writer::Writer;
 
 /// Where the ledger gets the time it records (`recorded_at`) and times checkpoints by.
 /// Injected, so tests and replays control it; the domain rules never see it.
@@ -191,25 +193,35 @@ pub(crate) struct Shared {
     pub(crate) db: redb::Database,
     pub(crate) meta: LogMeta,
     pub(crate) config: LedgerConfig,
-    /// The registry as of the last commit; callers pre-check signatures against it.
+    /// The registry as of the last commit; the verifier checks signatures against it.
     pub(crate) registry: RwLock<Arc<Registry>>,
+}
+
+impl Shared {
+    pub(crate) fn registry_snapshot(&self) -> Arc<Registry> {
+        match self.registry.read() {
+            Ok(r) => Arc::clone(&r),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
 }
 
 struct Inner {
     shared: Arc<Shared>,
     sender: mpsc::SyncSender<Request>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    /// The verifier and writer threads, in pipeline order.
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // Ask the writer to finish what is queued, seal the file and stop; wait for it so
-        // that the file is closed when the last handle is gone.
+        // Ask the pipeline to finish what is queued, seal the file and stop; wait for it
+        // so that the file is closed when the last handle is gone.
         let _ = self.sender.send(Request::Shutdown);
-        if let Ok(mut w) = self.writer.lock()
-            && let Some(handle) = w.take()
-        {
-            let _ = handle.join();
+        if let Ok(mut threads) = self.threads.lock() {
+            for handle in threads.drain(..) {
+                let _ = handle.join();
+            }
         }
     }
 }
@@ -315,17 +327,25 @@ impl Ledger {
             config,
             registry: RwLock::new(Arc::new(registry)),
         });
-        let (sender, receiver) = mpsc::sync_channel(config.queue_appends_max);
+        let (sender, requests) = mpsc::sync_channel(config.queue_appends_max);
+        // One group waits while the writer commits the previous one: the verifier works
+        // ahead by exactly one group, and back-pressure reaches the request queue.
+        let (to_writer, groups) = mpsc::sync_channel(1);
         let writer = Writer::load(Arc::clone(&shared), signer, clock)?;
-        let handle = std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || writer.run(receiver))
+            .spawn(move || writer.run(groups))
+            .map_err(OpenError::Thread)?;
+        let verifier_shared = Arc::clone(&shared);
+        let verifier = std::thread::Builder::new()
+            .name("ledger-verifier".into())
+            .spawn(move || verifier::run(verifier_shared, requests, to_writer))
             .map_err(OpenError::Thread)?;
         Ok(Ledger {
             inner: Arc::new(Inner {
                 shared,
                 sender,
-                writer: Mutex::new(Some(handle)),
+                threads: Mutex::new(vec![verifier, writer]),
             }),
         })
     }
@@ -348,10 +368,7 @@ impl Ledger {
 
     /// The registry of authorities as of the last commit.
     pub fn registry(&self) -> Arc<Registry> {
-        match self.inner.shared.registry.read() {
-            Ok(r) => Arc::clone(&r),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+        self.inner.shared.registry_snapshot()
     }
 
     pub fn stats(&self) -> LedgerStats {
@@ -384,8 +401,8 @@ impl Ledger {
         self.submit(events)?.wait()
     }
 
-    /// Checks what can be checked without the log (batch shape, signatures against the
-    /// keys known now) on the calling thread, then queues the batch for the writer.
+    /// Checks the batch's shape, then queues it: the verifier stage checks signatures,
+    /// the writer checks the rest against the log and commits.
     pub fn submit(&self, events: Vec<SignedEvent>) -> Result<PendingAppend, AppendError> {
         let config = &self.inner.shared.config;
         let reject = |position, rejection| {
@@ -415,20 +432,12 @@ impl Ledger {
                 ));
             }
         }
-        let registry = self.registry();
-        let mut prepared = Vec::with_capacity(events.len());
-        for (position, event) in events.into_iter().enumerate() {
-            let verified_with = pre_verify(&registry, &event).map_err(|r| reject(position, r))?;
-            prepared.push(crate::writer::Prepared {
-                event,
-                verified_with,
-            });
-        }
         let (tx, rx) = oneshot::channel();
-        match self.inner.sender.try_send(Request::Append {
-            events: prepared,
-            reply: tx,
-        }) {
+        match self
+            .inner
+            .sender
+            .try_send(Request::Append { events, reply: tx })
+        {
             Ok(()) => Ok(PendingAppend { reply: rx }),
             Err(mpsc::TrySendError::Full(_)) => Err(AppendError::Overloaded),
             Err(mpsc::TrySendError::Disconnected(_)) => Err(AppendError::Closed),
@@ -439,26 +448,6 @@ impl Ledger {
     pub fn close(self) {
         drop(self);
     }
-}
-
-/// Verifies an event's signature if its key is already known. Keys never change once
-/// registered (key ids are not reused), so a key found here is the key the writer will
-/// find; whether it is still unrevoked at the event's index is the writer's question.
-fn pre_verify(registry: &Registry, event: &SignedEvent) -> Result<Option<PublicKey>, Rejection> {
-    let env = event.envelope();
-    let Some(key) = registry
-        .get(&env.actor)
-        .and_then(|a| a.keys.get(&env.key_id))
-    else {
-        return Ok(None);
-    };
-    crypto::verify_strict(&key.public_key, event.signing_bytes(), event.signature()).map_err(
-        |_| Rejection::SignatureInvalid {
-            actor: env.actor.to_string(),
-            key_id: env.key_id.to_string(),
-        },
-    )?;
-    Ok(Some(key.public_key))
 }
 
 fn genesis_event(g: &Genesis<'_>) -> Result<SignedEvent, OpenError> {
@@ -476,7 +465,7 @@ fn genesis_event(g: &Genesis<'_>) -> Result<SignedEvent, OpenError> {
     payload.insert("jurisdiction", Json::str(g.jurisdiction.clone()));
     payload.insert("keys", Json::Array(vec![Json::Object(key)]));
     let envelope = Envelope {
-        event_id: EventId::from_u128(random_u128().map_err(|e| OpenError::Genesis(e.to_string()))?),
+        event_id: EventId::new_v7(),
         stream: StreamName::parse(&format!("authority:{}", g.root_authority)).map_err(bad)?,
         expected_version: ExpectedVersion::NoStream,
         event_type: EventType::parse(AUTHORITY_REGISTERED).map_err(bad)?,
@@ -487,15 +476,6 @@ fn genesis_event(g: &Genesis<'_>) -> Result<SignedEvent, OpenError> {
         occurred_at: g.occurred_at.clone(),
     };
     Ok(envelope.sign(g.root_key))
-}
-
-/// A random UUIDv4 value.
-pub fn random_u128() -> Result<u128, getrandom::Error> {
-    let mut b = [0u8; 16];
-    getrandom::fill(&mut b)?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    Ok(u128::from_be_bytes(b))
 }
 
 fn write_meta(db: &redb::Database, g: &Genesis<'_>, signer: &NoteSigner) -> Result<(), StoreError> {

@@ -40,10 +40,11 @@ pub mod note;
 pub mod registry;
 pub mod rejection;
 pub mod store;
+mod verifier;
 pub mod verify;
 mod writer;
 
 pub use ledger::{
     AppendError, Clock, Genesis, Ledger, LedgerConfig, LedgerStats, OpenError, PendingAppend,
-    Receipt, SystemClock, random_u128,
+    Receipt, SystemClock,
 };

@@ -1,10 +1,11 @@
 //! The single writer: group commit, stream versions, idempotency, Merkle nodes and
 //! checkpoints, all in one redb write transaction per group.
 //!
-//! A group is everything queued when the writer comes round (up to
-//! `commit_events_max`). Each append in it is staged against the log plus what the
-//! group has staged so far, all or nothing; then the accepted ones are written and the
-//! group commits once, durably. Replies go out only after the commit returns.
+//! A group is what the verifier stage hands over: everything queued when it came round
+//! (up to `commit_events_max`), signatures already checked. Each append in it is staged
+//! against the log plus what the group has staged so far, all or nothing; then the
+//! accepted ones are written and the group commits once, durably. Replies go out only
+//! after the commit returns.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -13,28 +14,16 @@ use std::time::Duration;
 
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
-use crate::crypto::{self, PublicKey};
+use crate::crypto;
 use crate::entry::Entry;
-use crate::event::{ExpectedVersion, SignedEvent, Timestamp};
+use crate::event::{ExpectedVersion, Timestamp};
 use crate::ledger::{AppendError, Clock, Receipt, Shared};
 use crate::merkle::{self, Frontier, Hash};
 use crate::note::{self, Checkpoint, NoteSigner};
 use crate::registry::{self, Registry};
 use crate::rejection::{BatchRejection, Rejection};
 use crate::store::{self, StoreError, StreamHead};
-
-pub(crate) struct Prepared {
-    pub(crate) event: SignedEvent,
-    /// The key the caller already verified the signature with, if it knew one.
-    pub(crate) verified_with: Option<PublicKey>,
-}
-
-type Reply = oneshot::Sender<Result<Vec<Receipt>, AppendError>>;
-
-pub(crate) enum Request {
-    Append { events: Vec<Prepared>, reply: Reply },
-    Shutdown,
-}
+use crate::verifier::{Group, Prepared, Reply};
 
 /// What the writer knows between commits; reloaded from the file if a commit fails.
 struct State {
@@ -53,13 +42,12 @@ pub(crate) struct Writer {
     state: State,
 }
 
-/// One event staged for the group: where it goes and what it changes.
-struct Staged {
-    event: SignedEvent,
+/// One event staged for the group: where it goes.
+struct Staged<'g> {
+    prepared: &'g Prepared,
     index: u64,
     stream_version: u64,
     stream_prev: Option<u64>,
-    digest: Hash,
 }
 
 /// How one append ends within a group.
@@ -75,6 +63,12 @@ enum Slot {
     /// The same event was staged earlier in this group by another append.
     SameAs(usize),
     Duplicate(Receipt),
+}
+
+enum Wait {
+    Group(Group),
+    CheckpointDue,
+    Closed,
 }
 
 /// What the log says of one event before it is staged.
@@ -107,60 +101,29 @@ impl Writer {
         })
     }
 
-    pub(crate) fn run(mut self, requests: mpsc::Receiver<Request>) {
-        let mut shutting_down = false;
+    pub(crate) fn run(mut self, groups: mpsc::Receiver<Group>) {
         loop {
-            let first = if shutting_down {
-                match requests.try_recv() {
-                    Ok(r) => Some(r),
-                    Err(_) => break,
-                }
-            } else {
-                match self.wait_for_request(&requests) {
-                    Some(r) => r,
-                    None => break,
-                }
-            };
-            let mut group = Vec::new();
-            let mut events = 0;
-            let mut push = |r: Request, shutting_down: &mut bool, events: &mut usize| match r {
-                Request::Append { events: e, reply } => {
-                    *events += e.len();
-                    group.push((e, reply));
-                }
-                Request::Shutdown => *shutting_down = true,
-            };
-            if let Some(r) = first {
-                push(r, &mut shutting_down, &mut events);
-            }
-            while events < self.shared.config.commit_events_max {
-                match requests.try_recv() {
-                    Ok(r) => push(r, &mut shutting_down, &mut events),
-                    Err(_) => break,
-                }
-            }
-            if group.is_empty() {
-                self.checkpoint_if_due();
-            } else {
-                self.commit_group(group);
+            match self.wait_for_group(&groups) {
+                Wait::Group(Group::Appends(group)) => self.commit_group(group),
+                Wait::CheckpointDue => self.checkpoint_if_due(),
+                Wait::Group(Group::Shutdown) | Wait::Closed => break,
             }
         }
         self.seal();
     }
 
-    /// Waits for the next request, or until a checkpoint falls due (then `Some(None)`).
-    /// Returns None when every handle is gone.
-    fn wait_for_request(&mut self, requests: &mpsc::Receiver<Request>) -> Option<Option<Request>> {
+    /// Waits for the next group, or until a checkpoint falls due.
+    fn wait_for_group(&mut self, groups: &mpsc::Receiver<Group>) -> Wait {
         if self.state.next_index > self.state.checkpoint_size {
             let due = self.state.checkpoint_ms + self.interval_ms();
             let wait_ms = due.saturating_sub(self.clock.now_unix_millis()).max(0);
-            match requests.recv_timeout(Duration::from_millis(wait_ms.unsigned_abs())) {
-                Ok(r) => Some(Some(r)),
-                Err(mpsc::RecvTimeoutError::Timeout) => Some(None),
-                Err(mpsc::RecvTimeoutError::Disconnected) => None,
+            match groups.recv_timeout(Duration::from_millis(wait_ms.unsigned_abs())) {
+                Ok(g) => Wait::Group(g),
+                Err(mpsc::RecvTimeoutError::Timeout) => Wait::CheckpointDue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => Wait::Closed,
             }
         } else {
-            requests.recv().ok().map(Some)
+            groups.recv().map_or(Wait::Closed, Wait::Group)
         }
     }
 
@@ -199,8 +162,16 @@ impl Writer {
         let mut overlay = Overlay::default();
         let mut staged = Vec::new();
         let mut outcomes = Vec::with_capacity(group.len());
-        for (events, _) in group {
-            outcomes.push(self.stage_append(&txn, &mut overlay, &mut staged, events)?);
+        {
+            // Opened once per group (not per lookup), and closed before the writes.
+            let lookup = Lookup {
+                txn: &txn,
+                heads: txn.open_table(store::STREAM_HEADS)?,
+                event_ids: txn.open_table(store::EVENT_IDS)?,
+            };
+            for (events, _) in group {
+                outcomes.push(self.stage_append(&lookup, &mut overlay, &mut staged, events)?);
+            }
         }
         let now_ms = self
             .clock
@@ -266,27 +237,27 @@ impl Writer {
 
     /// Stages one append (a client's batch) all or nothing. Returns a store error only
     /// for failures of the file, which fail the whole group.
-    fn stage_append(
+    fn stage_append<'g>(
         &self,
-        txn: &WriteTransaction,
+        lookup: &Lookup<'_>,
         overlay: &mut Overlay,
-        staged: &mut Vec<Staged>,
-        events: &[Prepared],
+        staged: &mut Vec<Staged<'g>>,
+        events: &'g [Prepared],
     ) -> Result<Outcome, StoreError> {
         let mut mine = Overlay::default();
         let mut slots = Vec::with_capacity(events.len());
         let first_new = staged.len();
         for (position, prepared) in events.iter().enumerate() {
             let index = self.state.next_index + staged.len() as u64;
-            match self.stage_event(txn, overlay, &mut mine, prepared, index)? {
+            match self.stage_event(lookup, overlay, &mut mine, prepared, index)? {
                 Ok(Check::InLog(receipt)) => slots.push(Slot::Duplicate(receipt)),
                 Ok(Check::StagedAt(i)) => slots.push(Slot::SameAs(i)),
                 Ok(Check::New) => {
                     let event = &prepared.event;
                     let stream = event.envelope().stream.as_str();
-                    let prev = lookup_head(txn, overlay, &mine, stream)?;
+                    let prev = lookup.head(overlay, &mine, stream)?;
                     let stream_version = prev.map_or(0, |h| h.version + 1);
-                    let digest = event.content_digest();
+                    let digest = prepared.digest;
                     mine.heads.insert(
                         stream.to_owned(),
                         StreamHead {
@@ -298,11 +269,10 @@ impl Writer {
                         .insert(event.envelope().event_id.as_u128(), (digest, index));
                     slots.push(Slot::New(staged.len()));
                     staged.push(Staged {
-                        event: event.clone(),
+                        prepared,
                         index,
                         stream_version,
                         stream_prev: prev.map(|h| h.index),
-                        digest,
                     });
                 }
                 Err(rejection) => {
@@ -325,7 +295,7 @@ impl Writer {
     /// Checks one event against the log in the documented order.
     fn stage_event(
         &self,
-        txn: &WriteTransaction,
+        lookup: &Lookup<'_>,
         overlay: &Overlay,
         mine: &mut Overlay,
         prepared: &Prepared,
@@ -334,8 +304,8 @@ impl Writer {
         let event = &prepared.event;
         let env = event.envelope();
         let id = env.event_id.as_u128();
-        if let Some((digest, original)) = lookup_event_id(txn, overlay, mine, id)? {
-            if digest != event.content_digest() {
+        if let Some((digest, original)) = lookup.event_id(overlay, mine, id)? {
+            if digest != prepared.digest {
                 return Ok(Err(Rejection::EventIdConflict {
                     event_id: env.event_id.to_string(),
                     index: original,
@@ -346,7 +316,7 @@ impl Writer {
                 let position = usize::try_from(position).unwrap_or(usize::MAX);
                 return Ok(Ok(Check::StagedAt(position)));
             }
-            return receipt_of(txn, original).map(|r| Ok(Check::InLog(r)));
+            return receipt_of(lookup.txn, original).map(|r| Ok(Check::InLog(r)));
         }
 
         if index == 0 {
@@ -361,9 +331,12 @@ impl Writer {
                 Ok(k) => k,
                 Err(r) => return Ok(Err(r)),
             };
-            if prepared.verified_with != Some(key)
-                && crypto::verify_strict(&key, event.signing_bytes(), event.signature()).is_err()
-            {
+            let valid = match prepared.checked {
+                Some((checked_key, valid)) if checked_key == key => valid,
+                // The key was registered after the verifier looked (e.g. in this group).
+                _ => crypto::verify_strict(&key, event.signing_bytes(), event.signature()).is_ok(),
+            };
+            if !valid {
                 return Ok(Err(Rejection::SignatureInvalid {
                     actor: env.actor.to_string(),
                     key_id: env.key_id.to_string(),
@@ -372,7 +345,7 @@ impl Writer {
         }
 
         let stream = env.stream.as_str();
-        let head = lookup_head(txn, overlay, mine, stream)?;
+        let head = lookup.head(overlay, mine, stream)?;
         let version_ok = match (env.expected_version, head) {
             (ExpectedVersion::Any, _) => true,
             (ExpectedVersion::NoStream, h) => h.is_none(),
@@ -470,37 +443,45 @@ fn current_registry<'a>(
         .unwrap_or(committed)
 }
 
-fn lookup_head(
-    txn: &WriteTransaction,
-    overlay: &Overlay,
-    mine: &Overlay,
-    stream: &str,
-) -> Result<Option<StreamHead>, StoreError> {
-    if let Some(h) = mine.heads.get(stream).or_else(|| overlay.heads.get(stream)) {
-        return Ok(Some(*h));
-    }
-    let table = txn.open_table(store::STREAM_HEADS)?;
-    Ok(table.get(stream)?.map(|v| {
-        let (version, index) = v.value();
-        StreamHead { version, index }
-    }))
+/// The committed tables the staging reads, opened once per group.
+struct Lookup<'t> {
+    txn: &'t WriteTransaction,
+    heads: redb::Table<'t, &'static str, (u64, u64)>,
+    event_ids: redb::Table<'t, u128, ([u8; 32], u64)>,
 }
 
-fn lookup_event_id(
-    txn: &WriteTransaction,
-    overlay: &Overlay,
-    mine: &Overlay,
-    id: u128,
-) -> Result<Option<(Hash, u64)>, StoreError> {
-    if let Some(v) = mine
-        .event_ids
-        .get(&id)
-        .or_else(|| overlay.event_ids.get(&id))
-    {
-        return Ok(Some(*v));
+impl Lookup<'_> {
+    /// Where a stream stands: what this append and this group staged, else the log.
+    fn head(
+        &self,
+        overlay: &Overlay,
+        mine: &Overlay,
+        stream: &str,
+    ) -> Result<Option<StreamHead>, StoreError> {
+        if let Some(h) = mine.heads.get(stream).or_else(|| overlay.heads.get(stream)) {
+            return Ok(Some(*h));
+        }
+        Ok(self.heads.get(stream)?.map(|v| {
+            let (version, index) = v.value();
+            StreamHead { version, index }
+        }))
     }
-    let table = txn.open_table(store::EVENT_IDS)?;
-    Ok(table.get(id)?.map(|v| v.value()))
+
+    fn event_id(
+        &self,
+        overlay: &Overlay,
+        mine: &Overlay,
+        id: u128,
+    ) -> Result<Option<(Hash, u64)>, StoreError> {
+        if let Some(v) = mine
+            .event_ids
+            .get(&id)
+            .or_else(|| overlay.event_ids.get(&id))
+        {
+            return Ok(Some(*v));
+        }
+        Ok(self.event_ids.get(id)?.map(|v| v.value()))
+    }
 }
 
 /// The receipt of an entry already in the log.
@@ -536,17 +517,14 @@ fn write_entries(
     for s in staged {
         // INVARIANT: entries are appended at exactly the next index of the tree.
         debug_assert_eq!(s.index, frontier.size());
-        let entry = Entry {
-            index: s.index,
-            recorded_at: recorded_at.clone(),
-            stream_version: s.stream_version,
-            stream_prev: s.stream_prev,
-            event: s.event.clone(),
-            decisions: Vec::new(),
-        };
-        let bytes = entry
-            .to_bytes()
-            .map_err(|e| StoreError::Corrupt(format!("encoding entry {}: {e}", s.index)))?;
+        let bytes = Entry::encode(
+            s.index,
+            recorded_at,
+            s.stream_version,
+            s.stream_prev,
+            &s.prepared.event_json,
+            &[],
+        );
         let leaf = merkle::leaf_hash(&bytes);
         entries.insert(s.index, bytes.as_slice())?;
         let mut node_err = None;
@@ -560,10 +538,11 @@ fn write_entries(
         if let Some(e) = node_err {
             return Err(e.into());
         }
-        let stream = s.event.envelope().stream.as_str();
+        let envelope = s.prepared.event.envelope();
+        let stream = envelope.stream.as_str();
         heads.insert(stream, (s.stream_version, s.index))?;
         stream_entries.insert((stream, s.stream_version), s.index)?;
-        event_ids.insert(s.event.envelope().event_id.as_u128(), (s.digest, s.index))?;
+        event_ids.insert(envelope.event_id.as_u128(), (s.prepared.digest, s.index))?;
         receipts.push(Receipt {
             index: s.index,
             stream_version: s.stream_version,

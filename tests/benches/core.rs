@@ -1,1 +1,285 @@
-fn main() {}
+//! Benchmarks of the ledger core, all measured in one run on this machine so that the
+//! figures can be read as ratios to the reference (a):
+//!
+//! (a) ed25519 strict verification on one core (the reference; ed25519-dalek's
+//!     `verify_strict`, and the ledger's own strict check beside it);
+//! (b) signed events appended per second, durably, through `Ledger::append`, with 1, 16
+//!     and 256 concurrent appenders (each parses its event's JSON, then appends);
+//! (c) a full `verify` of a ledger of ARMSLEDGER_BENCH_ENTRIES entries (default 1M);
+//! (d) inclusion and consistency proof generation on that ledger.
+//!
+//! Run: `cargo bench -p armsledger-tests --bench core` (prints a Markdown table).
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark: a failure should stop it loudly"
+)]
+
+use std::time::{Duration, Instant};
+
+use armsledger_tests::*;
+use ed25519_dalek::{Signer as _, SigningKey};
+use ledger::event::{EventLimits, SignedEvent};
+use ledger::{Ledger, LedgerConfig, SystemClock};
+use rayon::prelude::*;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split(' ')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// (a) single-core strict verification rates: (dalek verify_strict, ledger verify_strict).
+fn reference_verify_rates() -> (f64, f64) {
+    let keys: Vec<SigningKey> = (0..64).map(test_key).collect();
+    let messages: Vec<Vec<u8>> = (0..4096u32).map(police_like_message).collect();
+    let signed: Vec<_> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let k = &keys[i % keys.len()];
+            (
+                k.verifying_key(),
+                ledger::crypto::public_key_of(k),
+                m.clone(),
+                k.sign(m),
+            )
+        })
+        .collect();
+    let n = 8192;
+    let run = |strict_dalek: bool| {
+        median(
+            (0..3)
+                .map(|_| {
+                    let t = Instant::now();
+                    for i in 0..n {
+                        let (vk, pk, m, sig) = &signed[i % signed.len()];
+                        if strict_dalek {
+                            vk.verify_strict(m, sig).unwrap();
+                        } else {
+                            let ours =
+                                ledger::crypto::Signature::from_bytes(&sig.to_bytes()).unwrap();
+                            ledger::crypto::verify_strict(pk, m, &ours).unwrap();
+                        }
+                    }
+                    n as f64 / t.elapsed().as_secs_f64()
+                })
+                .collect(),
+        )
+    };
+    (run(true), run(false))
+}
+
+/// About the size of a real event's signing bytes.
+fn police_like_message(i: u32) -> Vec<u8> {
+    let mut m = b"armsledger/event/v1\n".to_vec();
+    m.extend(
+        format!(
+            "{{\"payload\":{{\"serial_number\":\"FN-{i:08}\",\"notes\":\"{}\"}}}}",
+            "x".repeat(300)
+        )
+        .as_bytes(),
+    );
+    m
+}
+
+/// Signed events as clients send them (JSON text), signed in parallel before timing.
+fn signed_events(police: &Signer, first: u64, count: u64) -> Vec<Vec<u8>> {
+    (first..first + count)
+        .into_par_iter()
+        .map(|n| police.weapon_marked(n).to_canonical_vec())
+        .collect()
+}
+
+/// (b) durable appends/s with `appenders` threads.
+fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = create_ledger(
+        &dir.path().join("bench.redb"),
+        LedgerConfig::default(),
+        SystemClock::shared(),
+    );
+    let police = register(&ledger, "zz-police", "police", 10);
+    let per_thread = events / appenders;
+    // Appender t sends weapons t, t + appenders, t + 2 * appenders...: what appenders
+    // working at the same time produce (time-ordered ids), rather than each thread
+    // owning a distant key range.
+    let all = signed_events(&police, first, per_thread * appenders);
+    let mut texts = vec![Vec::new(); all.len()];
+    for (n, text) in all.into_iter().enumerate() {
+        let (t, i) = (n as u64 % appenders, n as u64 / appenders);
+        texts[(t * per_thread + i) as usize] = text;
+    }
+    let before = ledger.stats();
+    let limits = EventLimits::default();
+    let latencies = std::sync::Mutex::new(Vec::with_capacity(texts.len()));
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for chunk in texts.chunks(per_thread as usize) {
+            let (ledger, latencies) = (ledger.clone(), &latencies);
+            s.spawn(move || {
+                let mut mine = Vec::with_capacity(chunk.len());
+                for text in chunk {
+                    let started = Instant::now();
+                    let event = SignedEvent::parse(text, &limits).unwrap();
+                    ledger.append(event).unwrap();
+                    mine.push(started.elapsed());
+                }
+                latencies.lock().unwrap().extend(mine);
+            });
+        }
+    });
+    let elapsed = t.elapsed();
+    let stats = ledger.stats();
+    let mut lat = latencies.into_inner().unwrap();
+    lat.sort();
+    let appended = stats.entries - before.entries;
+    (
+        appended as f64 / elapsed.as_secs_f64(),
+        stats.commits - before.commits,
+        percentile(&lat, 0.99),
+    )
+}
+
+/// Builds a ledger of `entries` entries quickly (batches from two producer threads).
+fn build_large(path: &std::path::Path, entries: u64) -> Ledger {
+    let ledger = create_ledger(path, LedgerConfig::default(), SystemClock::shared());
+    let police = register(&ledger, "zz-police", "police", 10);
+    let batch = 1000u64;
+    let batches = entries.saturating_sub(2) / batch;
+    let next = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            let (ledger, police, next) = (ledger.clone(), police.clone(), &next);
+            s.spawn(move || {
+                loop {
+                    let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if b >= batches {
+                        break;
+                    }
+                    let events: Vec<SignedEvent> = (b * batch..(b + 1) * batch)
+                        .map(|n| police.weapon_marked(n))
+                        .collect();
+                    ledger.append_batch(events).unwrap();
+                }
+            });
+        }
+    });
+    ledger
+}
+
+fn main() {
+    // `cargo test --all-targets` also runs bench binaries; only `cargo bench` measures.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("run with `cargo bench -p armsledger-tests --bench core`");
+        return;
+    }
+    let entries = env_u64("ARMSLEDGER_BENCH_ENTRIES", 1_000_000);
+    println!("# armsledger core benchmark");
+    println!(
+        "machine: {} cores; load before: {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load()
+    );
+
+    let (dalek_strict, ours_strict) = reference_verify_rates();
+    println!(
+        "\n(a) ed25519 strict verify, one core: dalek verify_strict {dalek_strict:.0}/s (REFERENCE); ledger verify_strict {ours_strict:.0}/s ({:.2}x)",
+        ours_strict / dalek_strict
+    );
+
+    println!("\n(b) durable appends through Ledger::append (parse + verify + group commit):");
+    println!(
+        "| appenders | events | appends/s | ratio to (a) | commits | events/commit | p99 latency |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (appenders, events) in [(1u64, 3_000u64), (16, 30_000), (256, 150_000)] {
+        let (rate, commits, p99) = append_rate(appenders, events, appenders * 10_000_000);
+        println!(
+            "| {appenders} | {events} | {rate:.0} | {:.2}x | {commits} | {:.1} | {:.2} ms |",
+            rate / dalek_strict,
+            events as f64 / commits.max(1) as f64,
+            p99.as_secs_f64() * 1e3
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large.redb");
+    let t = Instant::now();
+    let ledger = build_large(&path, entries);
+    let built = ledger.reader().unwrap().tree_size().unwrap();
+    println!(
+        "\nbuilt a {built}-entry ledger in {:.1} s (batches of 1000; load {})",
+        t.elapsed().as_secs_f64(),
+        load()
+    );
+
+    // (d) first, while the ledger is open: proofs from stored subtree hashes.
+    let reader = ledger.reader().unwrap();
+    let size = reader.tree_size().unwrap();
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = |bound: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % bound
+    };
+    let mut time_proofs = |kind: &str, f: &mut dyn FnMut(u64) -> usize| {
+        let mut samples = Vec::with_capacity(20_000);
+        let mut hashes = 0;
+        for _ in 0..20_000 {
+            let arg = random(size - 1) + 1;
+            let t = Instant::now();
+            hashes += f(arg);
+            samples.push(t.elapsed());
+        }
+        samples.sort();
+        println!(
+            "| {kind} | {size} | {:.1} us | {:.1} us | {:.1} |",
+            percentile(&samples, 0.5).as_secs_f64() * 1e6,
+            percentile(&samples, 0.99).as_secs_f64() * 1e6,
+            hashes as f64 / samples.len() as f64
+        );
+    };
+    println!("\n(d) proof generation (20 000 random proofs each, one reader):");
+    println!("| proof | tree size | p50 | p99 | hashes/proof |");
+    println!("|---|---|---|---|---|");
+    time_proofs("inclusion", &mut |i| {
+        reader.inclusion_proof(i, size).unwrap().len()
+    });
+    time_proofs("consistency", &mut |m| {
+        reader.consistency_proof(m, size).unwrap().len()
+    });
+    drop(reader);
+    ledger.close();
+
+    // (c) verify the whole file from disk.
+    let t = Instant::now();
+    let report = ledger::verify::verify_file(&path).unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    let rate = report.entries as f64 / secs;
+    println!(
+        "\n(c) verify of {} entries: {secs:.1} s = {rate:.0} entries/s = {:.2}x (a) (load after: {})",
+        report.entries,
+        rate / dalek_strict,
+        load()
+    );
+}

@@ -48,7 +48,7 @@ impl Signer {
         }
     }
 
-    /// An unsigned envelope from this signer, with a fresh random event id.
+    /// An unsigned envelope from this signer, with a fresh time-ordered event id.
     pub fn envelope(
         &self,
         stream: &str,
@@ -57,7 +57,7 @@ impl Signer {
         payload: Object,
     ) -> Envelope {
         Envelope {
-            event_id: EventId::from_u128(ledger::random_u128().expect("random")),
+            event_id: EventId::new_v7(),
             stream: StreamName::parse(stream).expect("test stream name"),
             expected_version: expected,
             event_type: EventType::parse(event_type).expect("test event type"),

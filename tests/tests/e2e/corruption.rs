@@ -78,7 +78,7 @@ fn single_bit_flips_are_detected_or_harmless() {
     let flips = env_u64("ARMSLEDGER_FLIP_COUNT", 300);
     let seed = env_u64(
         "ARMSLEDGER_FLIP_SEED",
-        ledger::random_u128().unwrap() as u64 | 1,
+        ledger::event::EventId::new_v7().as_u128() as u64 | 1,
     );
     println!("flip test: {flips} flips, ARMSLEDGER_FLIP_SEED={seed}");
     let dir = tempfile::tempdir().unwrap();
