@@ -1,5 +1,6 @@
 //! The `armsledger` command line.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -55,26 +56,46 @@ struct InitArgs {
     keys_dir: Option<PathBuf>,
 }
 
-/// Runs the command line; returns the process exit code.
+/// Runs the command line of this process; returns its exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli.command) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
+    let code = run(
+        std::env::args_os(),
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+    );
+    ExitCode::from(code)
+}
+
+/// Exit codes: 0 success, 1 a check failed (verify found a problem), 2 the command
+/// could not run (bad arguments, missing file...).
+pub fn run(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        // --help and --version are "errors" to clap, printed on stdout with success.
+        Err(e) if !e.use_stderr() => {
+            let _ = write!(out, "{}", e.render());
+            return 0;
         }
-    }
+        Err(e) => {
+            let _ = write!(err, "{}", e.render());
+            return 2;
+        }
+    };
+    let result = match cli.command {
+        Command::Init(args) => init(&args, out).map(|()| 0),
+        Command::Verify { db } => verify(&db, out, err),
+    };
+    result.unwrap_or_else(|e| {
+        let _ = writeln!(err, "error: {e:#}");
+        2
+    })
 }
 
-fn run(command: Command) -> anyhow::Result<ExitCode> {
-    match command {
-        Command::Init(args) => init(&args).map(|()| ExitCode::SUCCESS),
-        Command::Verify { db } => Ok(verify(&db)),
-    }
-}
-
-fn init(args: &InitArgs) -> anyhow::Result<()> {
+fn init(args: &InitArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     if args.db.exists() {
         bail!("{} already exists; choose another --db", args.db.display());
     }
@@ -106,10 +127,10 @@ fn init(args: &InitArgs) -> anyhow::Result<()> {
         SystemClock::shared(),
     )
     .context("creating the ledger")?;
-    println!("created {}", args.db.display());
-    println!("log key:        {}", log_key_path.display());
-    println!("root key (k1):  {}", root_key_path.display());
-    println!("verifier key:   {}", log.verifier()?.to_vkey());
+    writeln!(out, "created {}", args.db.display())?;
+    writeln!(out, "log key:        {}", log_key_path.display())?;
+    writeln!(out, "root key (k1):  {}", root_key_path.display())?;
+    writeln!(out, "verifier key:   {}", log.verifier()?.to_vkey())?;
     Ok(())
 }
 
@@ -128,24 +149,28 @@ fn write_private_key(path: &Path, key: &ed25519_dalek::SigningKey) -> anyhow::Re
     Ok(())
 }
 
-fn verify(db: &Path) -> ExitCode {
+fn verify(db: &Path, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
     if !db.exists() {
-        eprintln!("error: {} does not exist", db.display());
-        return ExitCode::from(2);
+        bail!("{} does not exist", db.display());
     }
     match ledger::verify::verify_file(db) {
         Ok(report) => {
-            println!(
+            writeln!(
+                out,
                 "ok: {} entries, {} streams, {} authorities, {} checkpoints verified",
                 report.entries, report.streams, report.authorities, report.checkpoints
-            );
-            println!("root: {}", ledger::merkle::hash_to_base64(&report.root));
-            println!("verifier key: {}", report.vkey);
-            ExitCode::SUCCESS
+            )?;
+            writeln!(
+                out,
+                "root: {}",
+                ledger::merkle::hash_to_base64(&report.root)
+            )?;
+            writeln!(out, "verifier key: {}", report.vkey)?;
+            Ok(0)
         }
         Err(failure) => {
-            eprintln!("verify failed: {failure}");
-            ExitCode::from(1)
+            writeln!(err, "verify failed: {failure}")?;
+            Ok(1)
         }
     }
 }

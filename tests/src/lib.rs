@@ -203,3 +203,54 @@ pub fn register(ledger: &Ledger, id: &str, kind: &str, seed: u64) -> Signer {
         .expect("register test authority");
     Signer::new(id, "k1", key)
 }
+
+/// A small but complete ledger, closed cleanly: two authorities besides the root, 60
+/// weapons (a third of them import-marked, so streams have several versions), several
+/// checkpoints, a key rotation and an event signed with the new key. The flip test
+/// damages copies of it; the golden ledger file is one of it.
+pub fn build_sample_ledger(path: &Path) {
+    let clock = ManualClock::at(1_800_000_000_000);
+    let ledger = create_ledger(path, LedgerConfig::default(), clock.clone());
+    let police = register(&ledger, "zz-police", "police", 10);
+    let customs = register(&ledger, "zz-customs", "customs", 20);
+    for n in 0..60u64 {
+        let marked = police.weapon_marked(n);
+        let stream = marked.envelope().stream.to_string();
+        ledger.append(marked).expect("append");
+        if n % 3 == 0 {
+            let import = object(&[("country_of_import", Json::str("ZZ"))]);
+            ledger
+                .append(customs.event(
+                    &stream,
+                    ExpectedVersion::Exact(0),
+                    "WeaponImportMarked",
+                    import,
+                ))
+                .expect("append");
+        }
+        if n % 20 == 19 {
+            clock.advance(1000);
+        }
+    }
+    let k2 = test_key(11);
+    let rotation = object(&[
+        ("key_id", Json::str("k2")),
+        (
+            "public_key",
+            Json::str(crypto::public_key_of(&k2).to_base64()),
+        ),
+        ("retires_key_id", Json::str("k1")),
+    ]);
+    ledger
+        .append(police.event(
+            "authority:zz-police",
+            ExpectedVersion::Any,
+            "AuthorityKeyRotated",
+            rotation,
+        ))
+        .expect("rotate");
+    ledger
+        .append(Signer::new("zz-police", "k2", k2).weapon_marked(1000))
+        .expect("append");
+    ledger.close();
+}

@@ -9,9 +9,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use armsledger_tests::*;
-use ledger::LedgerConfig;
-use ledger::event::ExpectedVersion;
-use ledger::json::Json;
 use ledger::store::LogReader;
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -21,51 +18,8 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// A small but complete ledger: authorities, a key rotation, streams with several
-/// versions, several checkpoints; closed cleanly.
 fn build(path: &Path) {
-    let clock = ManualClock::at(1_800_000_000_000);
-    let ledger = create_ledger(path, LedgerConfig::default(), clock.clone());
-    let police = register(&ledger, "zz-police", "police", 10);
-    let customs = register(&ledger, "zz-customs", "customs", 20);
-    for n in 0..60u64 {
-        let marked = police.weapon_marked(n);
-        let stream = marked.envelope().stream.to_string();
-        ledger.append(marked).unwrap();
-        if n % 3 == 0 {
-            ledger
-                .append(customs.event(
-                    &stream,
-                    ExpectedVersion::Exact(0),
-                    "WeaponImportMarked",
-                    object(&[("country_of_import", Json::str("ZZ"))]),
-                ))
-                .unwrap();
-        }
-        if n % 20 == 19 {
-            clock.advance(1000);
-        }
-    }
-    let k2 = test_key(11);
-    ledger
-        .append(police.event(
-            "authority:zz-police",
-            ExpectedVersion::Any,
-            "AuthorityKeyRotated",
-            object(&[
-                ("key_id", Json::str("k2")),
-                (
-                    "public_key",
-                    Json::str(ledger::crypto::public_key_of(&k2).to_base64()),
-                ),
-                ("retires_key_id", Json::str("k1")),
-            ]),
-        ))
-        .unwrap();
-    ledger
-        .append(Signer::new("zz-police", "k2", k2).weapon_marked(1000))
-        .unwrap();
-    ledger.close();
+    build_sample_ledger(path);
 }
 
 fn digest(path: &Path) -> Option<[u8; 32]> {

@@ -6,7 +6,9 @@
     reason = "test code: a panic is a failed test"
 )]
 
+mod cli;
 mod corruption;
 mod crash;
+mod golden;
 mod log;
 mod vectors;

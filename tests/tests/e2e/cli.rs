@@ -1,0 +1,101 @@
+//! The `armsledger` command line, run in-process with the real argument parser.
+
+fn run(args: &[&str]) -> (u8, String, String) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let argv = std::iter::once("armsledger")
+        .chain(args.iter().copied())
+        .map(Into::into);
+    let code = api::cli::run(argv, &mut out, &mut err);
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+#[test]
+fn init_creates_a_ledger_that_verifies_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("zz.redb");
+    let db_arg = db.to_str().unwrap();
+    let (code, out, err) = run(&[
+        "init",
+        "--db",
+        db_arg,
+        "--origin",
+        "armsledger.test/zz",
+        "--authority",
+        "zz-admin",
+        "--jurisdiction",
+        "ZZ",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let vkey_line = out
+        .lines()
+        .find(|l| l.starts_with("verifier key:"))
+        .expect("prints the vkey");
+    let vkey = vkey_line.split_whitespace().last().unwrap();
+    let verifier = ledger::note::NoteVerifier::from_vkey(vkey).expect("a valid C2SP vkey");
+    assert_eq!(verifier.name(), "armsledger.test/zz");
+
+    // The private keys are PKCS#8 PEM files readable only by their owner.
+    let log_pem = std::fs::read_to_string(dir.path().join("log.key.pem")).unwrap();
+    let log_key = ledger::crypto::signing_key_from_pem(&log_pem).unwrap();
+    assert_eq!(ledger::crypto::public_key_of(&log_key), *verifier.key());
+    let root_pem = dir.path().join("zz-admin.k1.key.pem");
+    assert!(
+        ledger::crypto::signing_key_from_pem(&std::fs::read_to_string(&root_pem).unwrap()).is_ok()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&root_pem).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    let (code, out, err) = run(&["verify", "--db", db_arg]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("ok: 1 entries"), "{out}");
+    assert!(out.contains(vkey), "{out}");
+
+    let (code, _, err) = run(&[
+        "init",
+        "--db",
+        db_arg,
+        "--origin",
+        "armsledger.test/zz",
+        "--jurisdiction",
+        "ZZ",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("already exists"), "{err}");
+}
+
+#[test]
+fn verify_exits_non_zero_and_names_the_problem() {
+    let (code, _, err) = run(&["verify", "--db", "/nonexistent/ledger.redb"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("does not exist"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("damaged.redb");
+    std::fs::write(&db, b"this is not a ledger").unwrap();
+    let (code, _, err) = run(&["verify", "--db", db.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("verify failed") && err.contains("storage_integrity"),
+        "{err}"
+    );
+
+    let (code, _, err) = run(&["verify"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--db"), "{err}");
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Usage") && out.contains("verify") && out.contains("init"),
+        "{out}"
+    );
+}
