@@ -106,7 +106,13 @@ impl Entry {
     /// Parses stored entry bytes and checks that they are exactly canonical, so that one
     /// entry has one byte form (and one leaf hash).
     pub fn parse(bytes: &[u8]) -> Result<Entry, EntryError> {
-        let Json::Object(mut o) = Json::parse(bytes, ENTRY_DEPTH_MAX)? else {
+        let parsed = Json::parse(bytes, ENTRY_DEPTH_MAX)?;
+        // Canonical exactly when re-serializing what was parsed gives the same bytes;
+        // every field below round-trips, so the entry's `to_bytes` does too.
+        if parsed.to_canonical_vec() != bytes {
+            return Err(EntryError::NotCanonical);
+        }
+        let Json::Object(mut o) = parsed else {
             return Err(EntryError::Field("entry"));
         };
         if let Some(k) = o.keys().find(|k| !ENTRY_FIELDS.contains(k)) {
@@ -138,18 +144,14 @@ impl Entry {
             Some(Json::Object(e)) => SignedEvent::from_object(e).map_err(EntryError::Event)?,
             _ => return Err(EntryError::Field("event")),
         };
-        let entry = Entry {
+        Ok(Entry {
             index,
             recorded_at,
             stream_version,
             stream_prev,
             event,
             decisions,
-        };
-        if entry.to_bytes()? != bytes {
-            return Err(EntryError::NotCanonical);
-        }
-        Ok(entry)
+        })
     }
 }
 
@@ -183,6 +185,22 @@ mod tests {
             );
             assert_eq!(encoded, entry.to_bytes().unwrap());
             assert_eq!(Entry::parse(&encoded).unwrap(), entry);
+            // Any other spelling of the same entry is refused: one entry, one leaf hash.
+            let text = String::from_utf8(encoded).unwrap();
+            let spaced = text.replacen(",\"index\"", ", \"index\"", 1);
+            let spaced_array = text.replacen("{\"decisions\":[", "{\"decisions\": [", 1);
+            let escaped = text.replacen(
+                "EndUserCertificateIssued",
+                "EndUserCertificate\\u0049ssued",
+                1,
+            );
+            for other in [spaced, spaced_array, escaped] {
+                assert_eq!(
+                    Entry::parse(other.as_bytes()),
+                    Err(EntryError::NotCanonical),
+                    "{other}"
+                );
+            }
         }
     }
 }

@@ -446,7 +446,8 @@ impl Envelope {
         }
     }
 
-    fn from_object(obj: &Object) -> Result<Self, Rejection> {
+    /// Takes the fields out of a checked envelope object (the payload is moved, not copied).
+    fn from_object(mut obj: Object) -> Result<Self, Rejection> {
         fn field<'a>(obj: &'a Object, name: &'static str) -> Result<&'a Json, Rejection> {
             obj.get(name).ok_or(Rejection::MissingField(name))
         }
@@ -456,30 +457,30 @@ impl Envelope {
                 .ok_or_else(|| invalid(name, format!("must be a string, not {}", v.kind())))
         }
         for name in ENVELOPE_FIELDS.iter().take(9) {
-            field(obj, name)?;
+            field(&obj, name)?;
         }
-        let event_id = EventId::parse(string(obj, "event_id")?)?;
-        let stream = StreamName::parse(string(obj, "stream")?)?;
-        let expected_version = ExpectedVersion::from_json(field(obj, "expected_version")?)?;
-        let event_type = EventType::parse(string(obj, "type")?)?;
-        let type_version = field(obj, "type_version")?
+        let event_id = EventId::parse(string(&obj, "event_id")?)?;
+        let stream = StreamName::parse(string(&obj, "stream")?)?;
+        let expected_version = ExpectedVersion::from_json(field(&obj, "expected_version")?)?;
+        let event_type = EventType::parse(string(&obj, "type")?)?;
+        let type_version = field(&obj, "type_version")?
             .as_i64()
             .and_then(|v| u32::try_from(v).ok())
             .filter(|v| *v >= 1)
             .ok_or_else(|| invalid("type_version", "must be an integer from 1 to 2^32 - 1"))?;
-        let payload = match field(obj, "payload")? {
-            Json::Object(p) => p.clone(),
-            other => {
-                return Err(invalid(
-                    "payload",
-                    format!("must be an object, not {}", other.kind()),
-                ));
-            }
+        if let Some(other) = obj.get("payload").filter(|p| p.as_object().is_none()) {
+            return Err(invalid(
+                "payload",
+                format!("must be an object, not {}", other.kind()),
+            ));
+        }
+        let actor = AuthorityId::parse(string(&obj, "actor")?)?;
+        let key_id = KeyId::parse(string(&obj, "key_id")?)?;
+        let occurred_at = Timestamp::parse(string(&obj, "occurred_at")?)
+            .map_err(|r| invalid("occurred_at", r))?;
+        let Some(Json::Object(payload)) = obj.remove("payload") else {
+            return Err(Rejection::MissingField("payload"));
         };
-        let actor = AuthorityId::parse(string(obj, "actor")?)?;
-        let key_id = KeyId::parse(string(obj, "key_id")?)?;
-        let occurred_at =
-            Timestamp::parse(string(obj, "occurred_at")?).map_err(|r| invalid("occurred_at", r))?;
         Ok(Self {
             event_id,
             stream,
@@ -527,7 +528,14 @@ impl SignedEvent {
         let signature = obj
             .remove("signature")
             .ok_or(Rejection::MissingField("signature"))?;
-        let envelope = Envelope::from_object(&obj)?;
+        // The signing bytes first, while the object is whole; then the fields move out.
+        let mut canonical = SIGNING_PREFIX.to_vec();
+        let obj = Json::Object(obj);
+        obj.write_canonical(&mut canonical);
+        let Json::Object(obj) = obj else {
+            return Err(Rejection::NotAnObject);
+        };
+        let envelope = Envelope::from_object(obj)?;
         let signature = match signature {
             Json::String(s) => Signature::from_base64(&s).map_err(|e| match e {
                 SignatureError::NonCanonical => Rejection::SignatureNonCanonical,
@@ -535,8 +543,6 @@ impl SignedEvent {
             })?,
             _ => return Err(Rejection::SignatureMalformed),
         };
-        let mut canonical = SIGNING_PREFIX.to_vec();
-        Json::Object(obj).write_canonical(&mut canonical);
         Ok(Self {
             envelope,
             signature,

@@ -11,4 +11,5 @@ mod corruption;
 mod crash;
 mod golden;
 mod log;
+mod python;
 mod vectors;

@@ -1,0 +1,72 @@
+//! A client in another language: Python's `cryptography` reads the PEM key that
+//! `armsledger init` wrote, and an event signed with `rfc8785` + `cryptography` is
+//! accepted by the ledger. (`./test.sh` installs the two packages.)
+
+use std::process::Command;
+
+use ledger::event::{EventId, EventLimits, SignedEvent};
+use ledger::{Ledger, LedgerConfig, SystemClock};
+
+#[test]
+fn python_reads_our_keys_and_signs_events_the_ledger_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("zz.redb");
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let args = [
+        "armsledger",
+        "init",
+        "--db",
+        db.to_str().unwrap(),
+        "--origin",
+        "armsledger.test/zz",
+        "--authority",
+        "zz-admin",
+        "--jurisdiction",
+        "ZZ",
+    ];
+    assert_eq!(
+        api::cli::run(args.map(Into::into), &mut out, &mut err),
+        0,
+        "{}",
+        String::from_utf8_lossy(&err)
+    );
+
+    let event_id = EventId::new_v7().to_string();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/sign_event.py");
+    let key = dir.path().join("zz-admin.k1.key.pem");
+    let output = Command::new("python3")
+        .args([
+            script,
+            key.to_str().unwrap(),
+            "zz-admin",
+            "k1",
+            "weapon:0192f1c2-7a3b-7c4d-8e5f-6a7b8c9d0e1f",
+            &event_id,
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "the Python client failed (run ./test.sh, which installs cryptography and rfc8785): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let reply: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+
+    // Python derived the same public key from our PEM file.
+    let pem = std::fs::read_to_string(&key).unwrap();
+    let ours = ledger::crypto::public_key_of(&ledger::crypto::signing_key_from_pem(&pem).unwrap());
+    assert_eq!(reply["public_key"].as_str().unwrap(), ours.to_base64());
+
+    // And the ledger accepts its event: same canonical bytes, valid signature.
+    let text = serde_json::to_vec(&reply["event"]).unwrap();
+    let event = SignedEvent::parse(&text, &EventLimits::default()).unwrap();
+    let log_key = ledger::crypto::signing_key_from_pem(
+        &std::fs::read_to_string(dir.path().join("log.key.pem")).unwrap(),
+    )
+    .unwrap();
+    let ledger =
+        Ledger::open(&db, log_key, LedgerConfig::default(), SystemClock::shared()).unwrap();
+    let receipt = ledger.append(event).unwrap();
+    assert_eq!(receipt.index, 1);
+    ledger.verify().unwrap();
+}
