@@ -563,6 +563,11 @@ impl SignedEvent {
         &self.canonical
     }
 
+    /// Takes the event apart: its envelope, signature and signing bytes.
+    pub fn into_parts(self) -> (Envelope, Signature, Vec<u8>) {
+        (self.envelope, self.signature, self.canonical)
+    }
+
     /// The signed envelope as JSON, signature included: what the log entry embeds.
     pub fn to_object(&self) -> Object {
         let mut o = self.envelope.to_object();

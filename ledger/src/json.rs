@@ -76,6 +76,13 @@ impl Object {
 
     /// Builds an object from members; a repeated key is an error, as in parsing.
     pub fn from_members(mut members: Vec<(String, Json)>) -> Result<Self, JsonError> {
+        // Stored entries are canonical, so their keys arrive in order: check before sorting.
+        let sorted = members
+            .windows(2)
+            .all(|w| jcs_key_order(&w[0].0, &w[1].0) == std::cmp::Ordering::Less);
+        if sorted {
+            return Ok(Self { members });
+        }
         members.sort_by(|a, b| jcs_key_order(&a.0, &b.0));
         if let Some(w) = members.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(JsonError::DuplicateKey(w[0].0.clone()));

@@ -495,7 +495,6 @@ fn write_meta(db: &redb::Database, g: &Genesis<'_>, signer: &NoteSigner) -> Resu
         // Create every table now, so that readers of a fresh ledger find them.
         txn.open_table(store::ENTRIES)?;
         txn.open_table(store::NODES)?;
-        txn.open_table(store::STREAM_HEADS)?;
         txn.open_table(store::STREAM_ENTRIES)?;
         txn.open_table(store::EVENT_IDS)?;
         txn.open_table(store::CHECKPOINTS)?;

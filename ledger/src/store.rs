@@ -8,14 +8,15 @@
 //! | `meta` | name -> bytes | format version, origin, log public key, root authority |
 //! | `entries` | index -> JCS bytes | the log, byte-exact |
 //! | `merkle_nodes` | (level, index) -> hash | every complete subtree, level 0 = leaves |
-//! | `stream_heads` | stream -> (version, index) | the last entry of each stream |
 //! | `stream_entries` | (stream, version) -> index | each stream's entries in order |
 //! | `event_ids` | event id -> (content digest, index) | idempotency |
 //! | `checkpoints` | tree size -> signed note | every checkpoint ever signed |
 //!
-//! INVARIANT: entries are only ever inserted at the next index; no table row derived
-//! from an entry is ever updated except `stream_heads`, which always points at the
-//! stream's latest entry.
+//! A stream's head (its last version and entry) is the last `stream_entries` row of
+//! the stream: one range read, and no table to keep in step.
+//!
+//! INVARIANT: entries are only ever inserted at the next index; no row of any table is
+//! ever updated or deleted, only inserted.
 
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -29,8 +30,6 @@ pub const FORMAT_VERSION: u32 = 1;
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
 pub(crate) const NODES: TableDefinition<(u8, u64), [u8; 32]> = TableDefinition::new("merkle_nodes");
-pub(crate) const STREAM_HEADS: TableDefinition<&str, (u64, u64)> =
-    TableDefinition::new("stream_heads");
 pub(crate) const STREAM_ENTRIES: TableDefinition<(&str, u64), u64> =
     TableDefinition::new("stream_entries");
 pub(crate) const EVENT_IDS: TableDefinition<u128, ([u8; 32], u64)> =
@@ -157,6 +156,22 @@ impl<T: ReadableTable<(u8, u64), [u8; 32]>> NodeSource for TableNodes<'_, T> {
     }
 }
 
+/// The last entry of a stream, from the `stream_entries` table.
+pub(crate) fn stream_head(
+    table: &impl ReadableTable<(&'static str, u64), u64>,
+    stream: &str,
+) -> Result<Option<StreamHead>, StoreError> {
+    let last = table.range((stream, 0)..=(stream, u64::MAX))?.next_back();
+    last.map(|row| {
+        let (key, index) = row?;
+        Ok(StreamHead {
+            version: key.value().1,
+            index: index.value(),
+        })
+    })
+    .transpose()
+}
+
 /// Where a stream stands: its last version and the index of its last entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StreamHead {
@@ -226,11 +241,7 @@ impl LogReader {
     }
 
     pub fn stream_head(&self, stream: &str) -> Result<Option<StreamHead>, StoreError> {
-        let table = self.txn.open_table(STREAM_HEADS)?;
-        Ok(table.get(stream)?.map(|v| {
-            let (version, index) = v.value();
-            StreamHead { version, index }
-        }))
+        stream_head(&self.txn.open_table(STREAM_ENTRIES)?, stream)
     }
 
     /// Indexes of a stream's entries from `from_version` on, in stream order.
@@ -358,15 +369,6 @@ impl LogReader {
                 "nodes",
                 &[&[level][..], &index.to_be_bytes()].concat(),
                 &v.value(),
-            );
-        }
-        for r in self.txn.open_table(STREAM_HEADS)?.iter()? {
-            let (k, v) = r?;
-            let (version, index) = v.value();
-            row(
-                "heads",
-                k.value().as_bytes(),
-                &[version.to_be_bytes(), index.to_be_bytes()].concat(),
             );
         }
         for r in self.txn.open_table(STREAM_ENTRIES)?.iter()? {

@@ -73,7 +73,8 @@ enum Wait {
 
 /// What the log says of one event before it is staged.
 enum Check {
-    New,
+    /// Not in the log; the stream's head as the event found it.
+    New(Option<StreamHead>),
     InLog(Receipt),
     StagedAt(usize),
 }
@@ -166,7 +167,7 @@ impl Writer {
             // Opened once per group (not per lookup), and closed before the writes.
             let lookup = Lookup {
                 txn: &txn,
-                heads: txn.open_table(store::STREAM_HEADS)?,
+                stream_entries: txn.open_table(store::STREAM_ENTRIES)?,
                 event_ids: txn.open_table(store::EVENT_IDS)?,
             };
             for (events, _) in group {
@@ -252,10 +253,9 @@ impl Writer {
             match self.stage_event(lookup, overlay, &mut mine, prepared, index)? {
                 Ok(Check::InLog(receipt)) => slots.push(Slot::Duplicate(receipt)),
                 Ok(Check::StagedAt(i)) => slots.push(Slot::SameAs(i)),
-                Ok(Check::New) => {
+                Ok(Check::New(prev)) => {
                     let event = &prepared.event;
                     let stream = event.envelope().stream.as_str();
-                    let prev = lookup.head(overlay, &mine, stream)?;
                     let stream_version = prev.map_or(0, |h| h.version + 1);
                     let digest = prepared.digest;
                     mine.heads.insert(
@@ -367,7 +367,7 @@ impl Writer {
             }
             mine.registry = Some(next);
         }
-        Ok(Ok(Check::New))
+        Ok(Ok(Check::New(head)))
     }
 
     fn checkpoint_if_due(&mut self) {
@@ -446,7 +446,7 @@ fn current_registry<'a>(
 /// The committed tables the staging reads, opened once per group.
 struct Lookup<'t> {
     txn: &'t WriteTransaction,
-    heads: redb::Table<'t, &'static str, (u64, u64)>,
+    stream_entries: redb::Table<'t, (&'static str, u64), u64>,
     event_ids: redb::Table<'t, u128, ([u8; 32], u64)>,
 }
 
@@ -461,10 +461,7 @@ impl Lookup<'_> {
         if let Some(h) = mine.heads.get(stream).or_else(|| overlay.heads.get(stream)) {
             return Ok(Some(*h));
         }
-        Ok(self.heads.get(stream)?.map(|v| {
-            let (version, index) = v.value();
-            StreamHead { version, index }
-        }))
+        store::stream_head(&self.stream_entries, stream)
     }
 
     fn event_id(
@@ -510,7 +507,6 @@ fn write_entries(
 ) -> Result<Vec<Receipt>, StoreError> {
     let mut entries = txn.open_table(store::ENTRIES)?;
     let mut nodes = txn.open_table(store::NODES)?;
-    let mut heads = txn.open_table(store::STREAM_HEADS)?;
     let mut stream_entries = txn.open_table(store::STREAM_ENTRIES)?;
     let mut event_ids = txn.open_table(store::EVENT_IDS)?;
     let mut receipts = Vec::with_capacity(staged.len());
@@ -540,7 +536,6 @@ fn write_entries(
         }
         let envelope = s.prepared.event.envelope();
         let stream = envelope.stream.as_str();
-        heads.insert(stream, (s.stream_version, s.index))?;
         stream_entries.insert((stream, s.stream_version), s.index)?;
         event_ids.insert(envelope.event_id.as_u128(), (s.prepared.digest, s.index))?;
         receipts.push(Receipt {

@@ -93,7 +93,8 @@ mod tampering {
     // ledger's definitions, so it also checks that the file is what store.rs documents.
     const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
     const NODES: TableDefinition<(u8, u64), [u8; 32]> = TableDefinition::new("merkle_nodes");
-    const HEADS: TableDefinition<&str, (u64, u64)> = TableDefinition::new("stream_heads");
+    const STREAM_ENTRIES: TableDefinition<(&str, u64), u64> =
+        TableDefinition::new("stream_entries");
     const EVENT_IDS: TableDefinition<u128, ([u8; 32], u64)> = TableDefinition::new("event_ids");
     const CHECKPOINTS: TableDefinition<u64, &str> = TableDefinition::new("checkpoints");
 
@@ -204,11 +205,18 @@ mod tampering {
 
     #[test]
     fn derived_tables_must_match_the_entries() {
+        // A stream claims a version no entry has: its head would move.
         let head = tampered(|txn| {
-            let mut t = txn.open_table(HEADS).unwrap();
-            t.insert("authority:zz-police", (0, 1)).unwrap();
+            let mut t = txn.open_table(STREAM_ENTRIES).unwrap();
+            t.insert(("authority:zz-police", 7), 1).unwrap();
         });
-        assert_eq!(head.code, "stream_heads", "{head}");
+        assert_eq!(head.code, "index_extra_rows", "{head}");
+        // A stream slot points at another entry.
+        let slot = tampered(|txn| {
+            let mut t = txn.open_table(STREAM_ENTRIES).unwrap();
+            t.insert(("authority:zz-police", 0), 2).unwrap();
+        });
+        assert_eq!((slot.index, slot.code), (Some(1), "stream_index"), "{slot}");
         let id = tampered(|txn| {
             let mut t = txn.open_table(EVENT_IDS).unwrap();
             let (k, (digest, _)) = {
