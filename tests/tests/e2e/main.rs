@@ -11,5 +11,6 @@ mod corruption;
 mod crash;
 mod golden;
 mod log;
+mod model;
 mod python;
 mod vectors;
