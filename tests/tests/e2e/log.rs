@@ -622,3 +622,51 @@ fn a_reopened_ledger_continues_where_it_stopped() {
     let report = ledger::verify::verify_file(&path).unwrap();
     assert_eq!(report.entries, 4);
 }
+
+/// The write queue is bounded: a burst beyond it is refused with `overloaded` (nothing
+/// of a refused append is written), never queued without bound.
+#[test]
+fn a_full_queue_refuses_instead_of_growing() {
+    let config = LedgerConfig {
+        queue_appends_max: 1,
+        ..Default::default()
+    };
+    let f = fixture_with(config, SystemClock::shared());
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    // Submit 400 appends without waiting for any: the pipeline verifies and commits far
+    // slower than a submit enqueues, so the one-slot queue is full most of the time.
+    let mut pending = Vec::new();
+    let mut refused = Vec::new();
+    for n in 0..400 {
+        let event = police.weapon_marked(n);
+        match f.ledger.submit(vec![event.clone()]) {
+            Ok(p) => pending.push((event, p)),
+            Err(e) => {
+                assert_eq!(e.code(), "overloaded");
+                refused.push(event);
+            }
+        }
+    }
+    assert!(
+        !refused.is_empty(),
+        "a burst must overflow a one-slot queue"
+    );
+    let accepted: Vec<_> = pending
+        .into_iter()
+        .map(|(e, p)| (e, p.wait().unwrap().remove(0)))
+        .collect();
+    let reader = f.ledger.reader().unwrap();
+    assert_eq!(reader.tree_size().unwrap(), 2 + accepted.len() as u64);
+    for (event, receipt) in &accepted {
+        assert_eq!(&reader.entry(receipt.index).unwrap().unwrap().event, event);
+    }
+    for event in &refused {
+        assert!(
+            reader
+                .stream_head(event.envelope().stream.as_str())
+                .unwrap()
+                .is_none()
+        );
+    }
+    f.verified();
+}
