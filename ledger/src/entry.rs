@@ -52,6 +52,14 @@ pub enum EntryError {
 }
 
 impl Entry {
+    /// Where the entry stands in the log.
+    pub fn position(&self) -> crate::registry::LogPosition {
+        crate::registry::LogPosition {
+            index: self.index,
+            recorded_at: self.recorded_at.clone(),
+        }
+    }
+
     pub fn to_object(&self) -> Result<Object, JsonError> {
         let mut o = Object::new();
         o.insert("decisions", Json::Array(self.decisions.clone()));

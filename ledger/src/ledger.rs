@@ -511,9 +511,9 @@ pub(crate) fn replay_registry(reader: &LogReader) -> Result<Registry, StoreError
             StoreError::Corrupt(format!("stream index names missing entry {index}"))
         })?;
         let applied = if index == 0 {
-            registry.apply_genesis(&entry.event)
+            registry.apply_genesis(&entry.event, &entry.position())
         } else {
-            registry.apply(&entry.event, index)
+            registry.apply(&entry.event, &entry.position())
         };
         applied.map_err(|r| StoreError::Corrupt(format!("entry {index} does not replay: {r}")))?;
     }

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 
 use crate::crypto::PublicKey;
-use crate::event::{AuthorityId, ExpectedVersion, KeyId, SignedEvent, StreamKind};
+use crate::event::{AuthorityId, ExpectedVersion, KeyId, SignedEvent, StreamKind, Timestamp};
 use crate::json::Json;
 use crate::rejection::Rejection;
 
@@ -42,19 +42,25 @@ pub enum AuthorityKind {
     Laboratory,
 }
 
-/// One key of an authority and the stretch of the log in which it may sign.
+/// Where in the log something happened: the entry's index and the log's time for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogPosition {
+    pub index: u64,
+    pub recorded_at: Timestamp,
+}
+
+/// One key of an authority and the stretch of the log in which it may sign: from the
+/// entry that registered it up to, not including, the entry that revoked or retired it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyRecord {
     pub public_key: PublicKey,
-    /// Index of the entry that registered the key.
-    pub valid_from: u64,
-    /// Index of the entry that revoked or retired it, if any.
-    pub revoked_at: Option<u64>,
+    pub registered: LogPosition,
+    pub revoked: Option<LogPosition>,
 }
 
 impl KeyRecord {
     pub fn valid_at(&self, index: u64) -> bool {
-        self.valid_from <= index && self.revoked_at.is_none_or(|r| index < r)
+        self.registered.index <= index && self.revoked.as_ref().is_none_or(|r| index < r.index)
     }
 }
 
@@ -65,7 +71,7 @@ pub struct Authority {
     pub kind: AuthorityKind,
     /// ISO 3166-1 alpha-2 code of the State the authority acts for.
     pub jurisdiction: String,
-    pub registered_at: u64,
+    pub registered: LogPosition,
     pub keys: BTreeMap<KeyId, KeyRecord>,
 }
 
@@ -179,11 +185,11 @@ impl Registry {
                 actor: env.actor.to_string(),
                 key_id: env.key_id.to_string(),
             })?;
-        match key.revoked_at {
-            Some(r) if r <= index => Err(Rejection::KeyRevoked {
+        match &key.revoked {
+            Some(r) if r.index <= index => Err(Rejection::KeyRevoked {
                 actor: env.actor.to_string(),
                 key_id: env.key_id.to_string(),
-                revoked_at: r,
+                revoked_at: r.index,
             }),
             _ => Ok(key.public_key),
         }
@@ -192,14 +198,18 @@ impl Registry {
     /// The first entry of every ledger: the root administrator registers itself and
     /// signs with one of the keys it registers. Checks the signature itself, since no
     /// registry exists yet to say which key to trust.
-    pub fn apply_genesis(&mut self, event: &SignedEvent) -> Result<(), Rejection> {
+    pub fn apply_genesis(
+        &mut self,
+        event: &SignedEvent,
+        at: &LogPosition,
+    ) -> Result<(), Rejection> {
         let env = event.envelope();
         if env.event_type.as_str() != AUTHORITY_REGISTERED
             || env.expected_version != ExpectedVersion::NoStream
         {
             return Err(Rejection::GenesisRequired);
         }
-        let authority = self.registered_authority(event, 0)?;
+        let authority = self.registered_authority(event, at)?;
         if authority.kind != AuthorityKind::Administrator || authority.id != env.actor {
             return Err(Rejection::GenesisRequired);
         }
@@ -219,9 +229,9 @@ impl Registry {
         Ok(())
     }
 
-    /// Applies a registry event accepted at `index`, after its signature was checked.
+    /// Applies a registry event accepted at `at`, after its signature was checked.
     /// Events of other types leave the registry unchanged.
-    pub fn apply(&mut self, event: &SignedEvent, index: u64) -> Result<(), Rejection> {
+    pub fn apply(&mut self, event: &SignedEvent, at: &LogPosition) -> Result<(), Rejection> {
         let env = event.envelope();
         if !is_registry_event(env.event_type.as_str()) {
             return Ok(());
@@ -244,7 +254,7 @@ impl Registry {
                         "only an administrator registers authorities",
                     ));
                 }
-                let authority = self.registered_authority(event, index)?;
+                let authority = self.registered_authority(event, at)?;
                 if authority.id != subject {
                     return Err(bad_payload(
                         event,
@@ -281,14 +291,14 @@ impl Registry {
                 if let Some(old) = p.retires_key_id {
                     let old =
                         KeyId::parse(&old).map_err(|_| bad_payload(event, "bad retires_key_id"))?;
-                    revoke(event, authority, &old, index)?;
+                    revoke(event, authority, &old, at)?;
                 }
                 authority.keys.insert(
                     key_id,
                     KeyRecord {
                         public_key,
-                        valid_from: index,
-                        revoked_at: None,
+                        registered: at.clone(),
+                        revoked: None,
                     },
                 );
             }
@@ -306,7 +316,7 @@ impl Registry {
                 let key_id =
                     KeyId::parse(&p.key_id).map_err(|_| bad_payload(event, "bad key_id"))?;
                 let authority = self.subject_mut(event, &subject)?;
-                revoke(event, authority, &key_id, index)?;
+                revoke(event, authority, &key_id, at)?;
             }
         }
         Ok(())
@@ -325,7 +335,7 @@ impl Registry {
     fn registered_authority(
         &self,
         event: &SignedEvent,
-        index: u64,
+        at: &LogPosition,
     ) -> Result<Authority, Rejection> {
         let p: RegisteredPayload = payload(event)?;
         let id = AuthorityId::parse(&p.authority_id)
@@ -350,8 +360,8 @@ impl Registry {
             let (key_id, public_key) = parse_key(event, k)?;
             let record = KeyRecord {
                 public_key,
-                valid_from: index,
-                revoked_at: None,
+                registered: at.clone(),
+                revoked: None,
             };
             if keys.insert(key_id, record).is_some() {
                 return Err(bad_payload(
@@ -365,7 +375,7 @@ impl Registry {
             name: p.name,
             kind: p.kind,
             jurisdiction: p.jurisdiction,
-            registered_at: index,
+            registered: at.clone(),
             keys,
         })
     }
@@ -375,18 +385,18 @@ fn revoke(
     event: &SignedEvent,
     authority: &mut Authority,
     key_id: &KeyId,
-    index: u64,
+    at: &LogPosition,
 ) -> Result<(), Rejection> {
     let key = authority
         .keys
         .get_mut(key_id)
         .ok_or_else(|| bad_payload(event, format!("authority has no key {key_id}")))?;
-    if key.revoked_at.is_some() {
+    if key.revoked.is_some() {
         return Err(bad_payload(
             event,
             format!("key {key_id} is already revoked"),
         ));
     }
-    key.revoked_at = Some(index);
+    key.revoked = Some(at.clone());
     Ok(())
 }

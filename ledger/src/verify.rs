@@ -318,7 +318,7 @@ impl<'t> Scan<'t> {
             &crate::event::AuthorityId::parse(&self.root_authority)
                 .map_err(|_| fail(None, "meta", "root authority id"))?,
         ) {
-            if root.registered_at != 0 {
+            if root.registered.index != 0 {
                 return Err(fail(
                     None,
                     "genesis",
@@ -400,14 +400,14 @@ impl<'t> Scan<'t> {
         if entry.index == 0 {
             // Genesis verifies its own signature against the key it registers.
             return registry
-                .apply_genesis(event)
+                .apply_genesis(event, &entry.position())
                 .map_err(|r| fail(at, "genesis", r.to_string()));
         }
         let key = registry
             .signing_key(event, entry.index)
             .map_err(|r| fail(at, r.code(), r.to_string()))?;
         registry
-            .apply(event, entry.index)
+            .apply(event, &entry.position())
             .map_err(|r| fail(at, "registry", r.to_string()))?;
         // The entry is done with: its signing bytes move into the job, uncopied.
         let (_, signature, message) = entry.event.into_parts();

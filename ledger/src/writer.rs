@@ -20,7 +20,7 @@ use crate::event::{ExpectedVersion, Timestamp};
 use crate::ledger::{AppendError, Clock, Receipt, Shared};
 use crate::merkle::{self, Frontier, Hash};
 use crate::note::{self, Checkpoint, NoteSigner};
-use crate::registry::{self, Registry};
+use crate::registry::{self, LogPosition, Registry};
 use crate::rejection::{BatchRejection, Rejection};
 use crate::store::{self, StoreError, StreamHead};
 use crate::verifier::{Group, Prepared, Reply};
@@ -159,6 +159,14 @@ impl Writer {
         &mut self,
         group: &[(Vec<Prepared>, Reply)],
     ) -> Result<Vec<Result<Vec<Receipt>, AppendError>>, StoreError> {
+        // One time for the whole group, fixed before staging: key registrations and
+        // revocations record it.
+        let now_ms = self
+            .clock
+            .now_unix_millis()
+            .max(self.state.last_recorded_ms);
+        let recorded_at = Timestamp::from_unix_millis(now_ms)
+            .ok_or_else(|| StoreError::Corrupt(format!("clock out of range: {now_ms}")))?;
         let txn = self.shared.db.begin_write()?;
         let mut overlay = Overlay::default();
         let mut staged = Vec::new();
@@ -171,15 +179,15 @@ impl Writer {
                 event_ids: txn.open_table(store::EVENT_IDS)?,
             };
             for (events, _) in group {
-                outcomes.push(self.stage_append(&lookup, &mut overlay, &mut staged, events)?);
+                outcomes.push(self.stage_append(
+                    &lookup,
+                    &mut overlay,
+                    &mut staged,
+                    events,
+                    &recorded_at,
+                )?);
             }
         }
-        let now_ms = self
-            .clock
-            .now_unix_millis()
-            .max(self.state.last_recorded_ms);
-        let recorded_at = Timestamp::from_unix_millis(now_ms)
-            .ok_or_else(|| StoreError::Corrupt(format!("clock out of range: {now_ms}")))?;
         let mut frontier = self.state.frontier.clone();
         let receipts = write_entries(&txn, &staged, &recorded_at, &mut frontier)?;
         let checkpoint_due =
@@ -244,13 +252,18 @@ impl Writer {
         overlay: &mut Overlay,
         staged: &mut Vec<Staged<'g>>,
         events: &'g [Prepared],
+        recorded_at: &Timestamp,
     ) -> Result<Outcome, StoreError> {
         let mut mine = Overlay::default();
         let mut slots = Vec::with_capacity(events.len());
         let first_new = staged.len();
         for (position, prepared) in events.iter().enumerate() {
             let index = self.state.next_index + staged.len() as u64;
-            match self.stage_event(lookup, overlay, &mut mine, prepared, index)? {
+            let at = LogPosition {
+                index,
+                recorded_at: recorded_at.clone(),
+            };
+            match self.stage_event(lookup, overlay, &mut mine, prepared, &at)? {
                 Ok(Check::InLog(receipt)) => slots.push(Slot::Duplicate(receipt)),
                 Ok(Check::StagedAt(i)) => slots.push(Slot::SameAs(i)),
                 Ok(Check::New(prev)) => {
@@ -299,8 +312,9 @@ impl Writer {
         overlay: &Overlay,
         mine: &mut Overlay,
         prepared: &Prepared,
-        index: u64,
+        at: &LogPosition,
     ) -> Result<Result<Check, Rejection>, StoreError> {
+        let index = at.index;
         let event = &prepared.event;
         let env = event.envelope();
         let id = env.event_id.as_u128();
@@ -321,7 +335,7 @@ impl Writer {
 
         if index == 0 {
             let mut genesis = Registry::default();
-            if let Err(r) = genesis.apply_genesis(event) {
+            if let Err(r) = genesis.apply_genesis(event, at) {
                 return Ok(Err(r));
             }
             mine.registry = Some(genesis);
@@ -362,7 +376,7 @@ impl Writer {
 
         if index > 0 && registry::is_registry_event(env.event_type.as_str()) {
             let mut next = current_registry(&self.state.registry, overlay, mine).clone();
-            if let Err(r) = next.apply(event, index) {
+            if let Err(r) = next.apply(event, at) {
                 return Ok(Err(r));
             }
             mine.registry = Some(next);

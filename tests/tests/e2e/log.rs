@@ -337,7 +337,24 @@ fn keys_rotate_and_revoke_by_events_and_old_entries_still_verify() {
             ("retires_key_id", Json::str("k1")),
         ]),
     );
-    f.ledger.append(rotate).unwrap();
+    let rotated = f.ledger.append(rotate).unwrap();
+    // The registry says when each key became valid and when it stopped, by log index and time.
+    let registry = f.ledger.registry();
+    let authority = registry.get(&customs.actor).unwrap();
+    let k1 = &authority.keys[&customs.key_id];
+    let k2_record = &authority.keys[&ledger::event::KeyId::parse("k2").unwrap()];
+    assert_eq!(k1.registered.index, authority.registered.index);
+    let retired = k1.revoked.as_ref().expect("k1 retired by the rotation");
+    assert_eq!(
+        (retired.index, retired.recorded_at.as_str()),
+        (rotated.index, rotated.recorded_at.as_str())
+    );
+    assert_eq!(k2_record.registered.index, rotated.index);
+    assert!(
+        k2_record.revoked.is_none()
+            && k2_record.valid_at(rotated.index)
+            && !k1.valid_at(rotated.index)
+    );
     let err = f.ledger.append(customs.weapon_marked(2)).unwrap_err();
     assert_eq!(err.code(), "key_revoked");
     let customs2 = Signer::new("zz-customs", "k2", k2);
@@ -669,4 +686,51 @@ fn a_full_queue_refuses_instead_of_growing() {
         );
     }
     f.verified();
+}
+
+/// No input makes the parser panic: thousands of random mutations of valid events (byte
+/// flips, truncations, insertions of JSON-significant bytes) each end in a typed result.
+#[test]
+fn mutated_events_never_panic_the_parser() {
+    let police = Signer::new("zz-police", "k1", test_key(10));
+    let limits = EventLimits::default();
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    const SIGNIFICANT: &[u8] = b"{}[]\",:\\0-1.eE \xff\xc3\x00";
+    let mut codes = std::collections::BTreeMap::<&str, u32>::new();
+    for n in 0..20_000u64 {
+        let mut bytes = police.weapon_marked(n % 50).to_canonical_vec();
+        for _ in 0..1 + next() % 3 {
+            let at = (next() % bytes.len() as u64) as usize;
+            match next() % 4 {
+                0 => bytes[at] ^= 1 << (next() % 8),
+                1 => bytes.truncate(at),
+                2 => bytes.insert(
+                    at,
+                    SIGNIFICANT[(next() % SIGNIFICANT.len() as u64) as usize],
+                ),
+                _ => {
+                    bytes.remove(at);
+                }
+            }
+            if bytes.is_empty() {
+                bytes.push(b'{');
+            }
+        }
+        let code = match SignedEvent::parse(&bytes, &limits) {
+            Ok(_) => "parsed",
+            Err(r) => r.code(),
+        };
+        *codes.entry(code).or_default() += 1;
+    }
+    println!("{codes:?}");
+    assert!(
+        codes.len() >= 5,
+        "mutations reach many different rules: {codes:?}"
+    );
 }
