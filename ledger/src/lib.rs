@@ -40,6 +40,7 @@ pub mod note;
 pub mod registry;
 pub mod rejection;
 pub mod store;
+pub mod values;
 mod verifier;
 pub mod verify;
 mod writer;
