@@ -13,6 +13,10 @@ use crate::rejection::Rejection;
 /// Entries nest the event's payload one level deeper than the event itself.
 const ENTRY_DEPTH_MAX: usize = 64;
 
+/// The deepest an event may nest so that its entry still parses (`json_depth_max` is
+/// checked against it when a ledger opens).
+pub const EVENT_DEPTH_MAX: usize = ENTRY_DEPTH_MAX - 2;
+
 const ENTRY_FIELDS: [&str; 6] = [
     "decisions",
     "event",

@@ -18,7 +18,6 @@
 
 use std::path::Path;
 
-use redb::ReadableDatabase;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, mpsc};
 use std::thread::JoinHandle;
@@ -33,7 +32,7 @@ use crate::event::{
 use crate::json::{Json, Object};
 use crate::merkle::Hash;
 use crate::note::{NoteSigner, NoteVerifier};
-use crate::registry::{AUTHORITY_REGISTERED, Registry};
+use crate::registry::{AUTHORITY_REGISTERED, LogPosition, Registry};
 use crate::rejection::{BatchRejection, Rejection};
 use crate::store::{self, LogMeta, LogReader, StoreError};
 use crate::verifier::{self, Request};
@@ -145,6 +144,8 @@ pub enum OpenError {
     WrongLogKey { expected: String },
     #[error("bad genesis: {0}")]
     Genesis(String),
+    #[error("invalid configuration: {0}")]
+    Config(String),
     #[error("could not start the writer thread: {0}")]
     Thread(std::io::Error),
 }
@@ -274,6 +275,16 @@ impl Ledger {
         let signer = NoteSigner::new(&genesis.origin, genesis.log_key.clone())
             .map_err(|e| OpenError::Genesis(format!("origin: {e}")))?;
         let event = genesis_event(&genesis)?;
+        // Check the genesis event before any file exists: a refused genesis must not
+        // leave a file behind that a later open would take for a ledger.
+        let at = LogPosition {
+            index: 0,
+            recorded_at: Timestamp::from_unix_millis(clock.now_unix_millis())
+                .ok_or_else(|| OpenError::Genesis("the clock is out of range".into()))?,
+        };
+        Registry::default()
+            .apply_genesis(&event, &at)
+            .map_err(|r| OpenError::Genesis(format!("the genesis event is invalid: {r}")))?;
         if path.exists() {
             return Err(OpenError::Genesis(format!(
                 "{} already exists",
@@ -281,12 +292,20 @@ impl Ledger {
             )));
         }
         let db = redb::Database::create(path)?;
-        write_meta(&db, &genesis, &signer)?;
-        let ledger = Self::start(db, signer, config, clock)?;
-        ledger
-            .append(event)
-            .map_err(|e| OpenError::Genesis(format!("the genesis event was refused: {e}")))?;
-        Ok(ledger)
+        let started = write_meta(&db, &genesis, &signer)
+            .map_err(OpenError::from)
+            .and_then(|()| Self::start(db, signer, config, clock));
+        let appended = started.and_then(|ledger| match ledger.append(event) {
+            Ok(_) => Ok(ledger),
+            Err(e) => Err(OpenError::Genesis(format!(
+                "the genesis event was refused: {e}"
+            ))),
+        });
+        if appended.is_err() {
+            // Whatever failed, no half-made ledger stays behind (open refuses one anyway).
+            let _ = std::fs::remove_file(path);
+        }
+        appended
     }
 
     /// Opens an existing ledger file with its log key (which signs checkpoints).
@@ -297,7 +316,16 @@ impl Ledger {
         clock: Arc<dyn Clock>,
     ) -> Result<Ledger, OpenError> {
         let db = redb::Database::open(path)?;
-        let meta = store::read_meta(&db.begin_read().map_err(StoreError::from)?)?;
+        let reader = LogReader::begin(&db)?;
+        let meta = reader.meta()?;
+        if reader.tree_size()? == 0 {
+            // Only a create interrupted between its two commits leaves this behind.
+            return Err(OpenError::Genesis(format!(
+                "{} has no genesis entry: its creation did not finish; create it again",
+                path.display()
+            )));
+        }
+        drop(reader);
         let signer = NoteSigner::new(&meta.origin, log_key)
             .map_err(|e| OpenError::Genesis(format!("origin in the file: {e}")))?;
         if *signer.verifier().key() != meta.log_public_key {
@@ -316,6 +344,12 @@ impl Ledger {
         config: LedgerConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Ledger, OpenError> {
+        if config.event_limits.json_depth_max > crate::entry::EVENT_DEPTH_MAX {
+            return Err(OpenError::Config(format!(
+                "json_depth_max must be at most {}: entries nest events one level deeper",
+                crate::entry::EVENT_DEPTH_MAX
+            )));
+        }
         let reader = LogReader::begin(&db)?;
         let meta = reader.meta()?;
         let registry = replay_registry(&reader)?;

@@ -171,6 +171,18 @@ impl Registry {
         self.authorities.is_empty()
     }
 
+    /// Puts an authority back as it was before a staged change (None: it did not exist).
+    pub(crate) fn restore(&mut self, id: &AuthorityId, prior: Option<Authority>) {
+        match prior {
+            Some(a) => {
+                self.authorities.insert(id.clone(), a);
+            }
+            None => {
+                self.authorities.remove(id);
+            }
+        }
+    }
+
     /// The key that must have signed `event` for it to be appended at `index`.
     pub fn signing_key(&self, event: &SignedEvent, index: u64) -> Result<PublicKey, Rejection> {
         let env = event.envelope();
@@ -185,13 +197,20 @@ impl Registry {
                 actor: env.actor.to_string(),
                 key_id: env.key_id.to_string(),
             })?;
+        if key.valid_at(index) {
+            return Ok(key.public_key);
+        }
         match &key.revoked {
             Some(r) if r.index <= index => Err(Rejection::KeyRevoked {
                 actor: env.actor.to_string(),
                 key_id: env.key_id.to_string(),
                 revoked_at: r.index,
             }),
-            _ => Ok(key.public_key),
+            // Registered after this position: at `index` the key did not exist.
+            _ => Err(Rejection::UnknownKey {
+                actor: env.actor.to_string(),
+                key_id: env.key_id.to_string(),
+            }),
         }
     }
 
@@ -210,7 +229,12 @@ impl Registry {
             return Err(Rejection::GenesisRequired);
         }
         let authority = self.registered_authority(event, at)?;
-        if authority.kind != AuthorityKind::Administrator || authority.id != env.actor {
+        let own_stream =
+            env.stream.kind() == StreamKind::Authority && env.stream.id() == env.actor.as_str();
+        if authority.kind != AuthorityKind::Administrator
+            || authority.id != env.actor
+            || !own_stream
+        {
             return Err(Rejection::GenesisRequired);
         }
         let key = authority

@@ -213,7 +213,13 @@ impl LogReader {
     /// Number of entries in the log.
     pub fn tree_size(&self) -> Result<u64, StoreError> {
         let table = self.txn.open_table(ENTRIES)?;
-        Ok(table.last()?.map_or(0, |(k, _)| k.value() + 1))
+        match table.last()? {
+            None => Ok(0),
+            Some((k, _)) => k
+                .value()
+                .checked_add(1)
+                .ok_or_else(|| StoreError::Corrupt("an entry has index u64::MAX".into())),
+        }
     }
 
     /// The stored bytes of one entry.

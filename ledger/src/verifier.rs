@@ -15,10 +15,11 @@ use std::sync::{Arc, mpsc};
 use rayon::prelude::*;
 
 use crate::crypto::{self, PublicKey};
-use crate::event::SignedEvent;
+use crate::event::{EventLimits, SignedEvent};
 use crate::ledger::{AppendError, Receipt, Shared};
 use crate::merkle::Hash;
 use crate::registry::Registry;
+use crate::rejection::Rejection;
 
 pub(crate) type Reply = oneshot::Sender<Result<Vec<Receipt>, AppendError>>;
 
@@ -47,9 +48,22 @@ pub(crate) struct Prepared {
     pub(crate) digest: Hash,
     /// The JCS bytes of the signed event, as the entry embeds them.
     pub(crate) event_json: Vec<u8>,
+    /// Set when the event breaks a rule of the envelope: events built in code (not
+    /// parsed from a client's bytes) are checked here, so that every stored entry parses.
+    pub(crate) invalid: Option<Rejection>,
 }
 
-fn prepare(registry: &Registry, event: SignedEvent) -> Prepared {
+fn prepare(registry: &Registry, limits: &EventLimits, event: SignedEvent) -> Prepared {
+    let event_json = event.to_canonical_vec();
+    // Check twice: what the entry will embed must parse back, under the same limits, to
+    // exactly this event (an event signed in code skips `SignedEvent::parse`).
+    let invalid = match SignedEvent::parse(&event_json, limits) {
+        Ok(reparsed) if reparsed == event => None,
+        Ok(_) => Some(Rejection::MalformedJson(
+            "the event does not survive its own canonical form".into(),
+        )),
+        Err(r) => Some(r),
+    };
     let env = event.envelope();
     // Keys never change once registered (key ids are not reused), so a key found here
     // is the key the writer will find; whether it is still unrevoked at the event's
@@ -64,8 +78,9 @@ fn prepare(registry: &Registry, event: SignedEvent) -> Prepared {
         });
     Prepared {
         digest: event.content_digest(),
-        event_json: event.to_canonical_vec(),
+        event_json,
         checked,
+        invalid,
         event,
     }
 }
@@ -108,7 +123,7 @@ pub(crate) fn run(
                 (
                     events
                         .into_par_iter()
-                        .map(|e| prepare(&registry, e))
+                        .map(|e| prepare(&registry, &shared.config.event_limits, e))
                         .collect(),
                     reply,
                 )
@@ -122,7 +137,10 @@ pub(crate) fn run(
     while let Ok(r) = requests.try_recv() {
         if let Request::Append { events, reply } = r {
             let registry = shared.registry_snapshot();
-            let prepared = events.into_iter().map(|e| prepare(&registry, e)).collect();
+            let prepared = events
+                .into_iter()
+                .map(|e| prepare(&registry, &shared.config.event_limits, e))
+                .collect();
             let _ = writer.send(Group::Appends(vec![(prepared, reply)]));
         }
     }

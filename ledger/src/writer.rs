@@ -16,11 +16,12 @@ use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
 use crate::crypto;
 use crate::entry::Entry;
+use crate::event::AuthorityId;
 use crate::event::{ExpectedVersion, Timestamp};
 use crate::ledger::{AppendError, Clock, Receipt, Shared};
 use crate::merkle::{self, Frontier, Hash};
 use crate::note::{self, Checkpoint, NoteSigner};
-use crate::registry::{self, LogPosition, Registry};
+use crate::registry::{self, Authority, LogPosition, Registry};
 use crate::rejection::{BatchRejection, Rejection};
 use crate::store::{self, StoreError, StreamHead};
 use crate::verifier::{Group, Prepared, Reply};
@@ -79,12 +80,15 @@ enum Check {
     StagedAt(usize),
 }
 
-/// What the group has staged so far, on top of the committed log.
+/// What the group (or one append of it) has staged, on top of the committed log.
 #[derive(Default)]
 struct Overlay {
     heads: HashMap<String, StreamHead>,
     event_ids: HashMap<u128, (Hash, u64)>,
+    /// The group's working registry, once a registry event is staged (group level only).
     registry: Option<Registry>,
+    /// The authorities an append changed and what they were before (append level only).
+    undo: Vec<(AuthorityId, Option<Authority>)>,
 }
 
 impl Writer {
@@ -116,8 +120,12 @@ impl Writer {
     /// Waits for the next group, or until a checkpoint falls due.
     fn wait_for_group(&mut self, groups: &mpsc::Receiver<Group>) -> Wait {
         if self.state.next_index > self.state.checkpoint_size {
-            let due = self.state.checkpoint_ms + self.interval_ms();
-            let wait_ms = due.saturating_sub(self.clock.now_unix_millis()).max(0);
+            let now = self.clock.now_unix_millis();
+            let wait_ms = if self.checkpoint_due(now) {
+                0
+            } else {
+                (self.state.checkpoint_ms + self.interval_ms() - now).max(0)
+            };
             match groups.recv_timeout(Duration::from_millis(wait_ms.unsigned_abs())) {
                 Ok(g) => Wait::Group(g),
                 Err(mpsc::RecvTimeoutError::Timeout) => Wait::CheckpointDue,
@@ -132,6 +140,14 @@ impl Writer {
         i64::try_from(self.shared.config.checkpoint_interval_ms).unwrap_or(i64::MAX)
     }
 
+    /// Whether the interval since the last checkpoint has passed, by the raw clock (not
+    /// the clamped `recorded_at`): a clock stepped back counts as due, so checkpoints
+    /// never stop for as long as the step.
+    fn checkpoint_due(&self, clock_ms: i64) -> bool {
+        let elapsed = clock_ms.saturating_sub(self.state.checkpoint_ms);
+        elapsed >= self.interval_ms() || elapsed < 0
+    }
+
     fn commit_group(&mut self, group: Vec<(Vec<Prepared>, Reply)>) {
         match self.write_group(&group) {
             Ok(outcomes) => {
@@ -143,7 +159,7 @@ impl Writer {
                 let msg = e.to_string();
                 for (_, reply) in group {
                     let _ = reply.send(Err(AppendError::Store(StoreError::Corrupt(format!(
-                        "the commit failed, nothing was appended: {msg}"
+                        "the commit failed and the outcome is unknown; retry with the same event ids: {msg}"
                     )))));
                 }
                 // The transaction was dropped; what the writer believed may be ahead of
@@ -161,10 +177,8 @@ impl Writer {
     ) -> Result<Vec<Result<Vec<Receipt>, AppendError>>, StoreError> {
         // One time for the whole group, fixed before staging: key registrations and
         // revocations record it.
-        let now_ms = self
-            .clock
-            .now_unix_millis()
-            .max(self.state.last_recorded_ms);
+        let clock_ms = self.clock.now_unix_millis();
+        let now_ms = clock_ms.max(self.state.last_recorded_ms);
         let recorded_at = Timestamp::from_unix_millis(now_ms)
             .ok_or_else(|| StoreError::Corrupt(format!("clock out of range: {now_ms}")))?;
         let txn = self.shared.db.begin_write()?;
@@ -190,8 +204,7 @@ impl Writer {
         }
         let mut frontier = self.state.frontier.clone();
         let receipts = write_entries(&txn, &staged, &recorded_at, &mut frontier)?;
-        let checkpoint_due =
-            !staged.is_empty() && now_ms - self.state.checkpoint_ms >= self.interval_ms();
+        let checkpoint_due = !staged.is_empty() && self.checkpoint_due(clock_ms);
         if checkpoint_due {
             self.write_checkpoint(&txn, &frontier)?;
         }
@@ -211,7 +224,7 @@ impl Writer {
         self.state.last_recorded_ms = now_ms;
         if checkpoint_due {
             self.state.checkpoint_size = self.state.next_index;
-            self.state.checkpoint_ms = now_ms;
+            self.state.checkpoint_ms = clock_ms;
         }
         if let Some(registry) = overlay.registry {
             self.publish_registry(registry);
@@ -290,6 +303,11 @@ impl Writer {
                 }
                 Err(rejection) => {
                     staged.truncate(first_new);
+                    if let Some(working) = overlay.registry.as_mut() {
+                        for (id, prior) in mine.undo.into_iter().rev() {
+                            working.restore(&id, prior);
+                        }
+                    }
                     return Ok(Outcome::Rejected(BatchRejection {
                         position,
                         rejection,
@@ -299,9 +317,6 @@ impl Writer {
         }
         overlay.heads.extend(mine.heads);
         overlay.event_ids.extend(mine.event_ids);
-        if mine.registry.is_some() {
-            overlay.registry = mine.registry;
-        }
         Ok(Outcome::Staged(slots))
     }
 
@@ -309,7 +324,7 @@ impl Writer {
     fn stage_event(
         &self,
         lookup: &Lookup<'_>,
-        overlay: &Overlay,
+        overlay: &mut Overlay,
         mine: &mut Overlay,
         prepared: &Prepared,
         at: &LogPosition,
@@ -317,45 +332,42 @@ impl Writer {
         let index = at.index;
         let event = &prepared.event;
         let env = event.envelope();
+        if let Some(r) = &prepared.invalid {
+            return Ok(Err(r.clone()));
+        }
         let id = env.event_id.as_u128();
         if let Some((digest, original)) = lookup.event_id(overlay, mine, id)? {
-            if digest != prepared.digest {
-                return Ok(Err(Rejection::EventIdConflict {
-                    event_id: env.event_id.to_string(),
-                    index: original,
-                }));
+            if digest == prepared.digest {
+                if let Some(position) = original.checked_sub(self.state.next_index) {
+                    // Another append of this group carries the same event: share its receipt.
+                    let position = usize::try_from(position).unwrap_or(usize::MAX);
+                    return Ok(Ok(Check::StagedAt(position)));
+                }
+                return receipt_of(lookup.txn, original).map(|r| Ok(Check::InLog(r)));
             }
-            if let Some(position) = original.checked_sub(self.state.next_index) {
-                // Another append of this group carries the same event: share its receipt.
-                let position = usize::try_from(position).unwrap_or(usize::MAX);
-                return Ok(Ok(Check::StagedAt(position)));
+            // Only a valid signer learns that the id is taken, and where.
+            if let Err(r) = self.check_signature(overlay, prepared, index) {
+                return Ok(Err(r));
             }
-            return receipt_of(lookup.txn, original).map(|r| Ok(Check::InLog(r)));
+            return Ok(Err(Rejection::EventIdConflict {
+                event_id: env.event_id.to_string(),
+                index: original,
+            }));
         }
 
         if index == 0 {
+            // The first entry is the root named at creation, registering itself.
+            if env.actor.as_str() != self.shared.meta.root_authority {
+                return Ok(Err(Rejection::GenesisRequired));
+            }
             let mut genesis = Registry::default();
             if let Err(r) = genesis.apply_genesis(event, at) {
                 return Ok(Err(r));
             }
-            mine.registry = Some(genesis);
-        } else {
-            let registry = current_registry(&self.state.registry, overlay, mine);
-            let key = match registry.signing_key(event, index) {
-                Ok(k) => k,
-                Err(r) => return Ok(Err(r)),
-            };
-            let valid = match prepared.checked {
-                Some((checked_key, valid)) if checked_key == key => valid,
-                // The key was registered after the verifier looked (e.g. in this group).
-                _ => crypto::verify_strict(&key, event.signing_bytes(), event.signature()).is_ok(),
-            };
-            if !valid {
-                return Ok(Err(Rejection::SignatureInvalid {
-                    actor: env.actor.to_string(),
-                    key_id: env.key_id.to_string(),
-                }));
-            }
+            mine.undo.push((env.actor.clone(), None));
+            overlay.registry = Some(genesis);
+        } else if let Err(r) = self.check_signature(overlay, prepared, index) {
+            return Ok(Err(r));
         }
 
         let stream = env.stream.as_str();
@@ -375,13 +387,52 @@ impl Writer {
         }
 
         if index > 0 && registry::is_registry_event(env.event_type.as_str()) {
-            let mut next = current_registry(&self.state.registry, overlay, mine).clone();
-            if let Err(r) = next.apply(event, at) {
+            // One working copy of the registry per group; each append keeps an undo log
+            // of the authorities it changed, so a rejected batch costs what it changed,
+            // not a copy of the whole registry.
+            let Ok(subject) = AuthorityId::parse(env.stream.id()) else {
+                return Ok(Err(Rejection::InvalidPayload {
+                    event_type: env.event_type.to_string(),
+                    reason: "registry events belong on the authority:<id> stream".into(),
+                }));
+            };
+            let working = overlay
+                .registry
+                .get_or_insert_with(|| self.state.registry.clone());
+            let prior = working.get(&subject).cloned();
+            if let Err(r) = working.apply(event, at) {
+                working.restore(&subject, prior);
                 return Ok(Err(r));
             }
-            mine.registry = Some(next);
+            mine.undo.push((subject, prior));
         }
         Ok(Ok(Check::New(head)))
+    }
+
+    /// The event's signature under the key its actor may sign with at `index`.
+    fn check_signature(
+        &self,
+        overlay: &Overlay,
+        prepared: &Prepared,
+        index: u64,
+    ) -> Result<(), Rejection> {
+        let event = &prepared.event;
+        let env = event.envelope();
+        let registry = overlay.registry.as_ref().unwrap_or(&self.state.registry);
+        let key = registry.signing_key(event, index)?;
+        let valid = match prepared.checked {
+            Some((checked_key, valid)) if checked_key == key => valid,
+            // The key was registered after the verifier looked (e.g. in this group).
+            _ => crypto::verify_strict(&key, event.signing_bytes(), event.signature()).is_ok(),
+        };
+        if valid {
+            Ok(())
+        } else {
+            Err(Rejection::SignatureInvalid {
+                actor: env.actor.to_string(),
+                key_id: env.key_id.to_string(),
+            })
+        }
     }
 
     fn checkpoint_if_due(&mut self) {
@@ -389,7 +440,7 @@ impl Writer {
             return;
         }
         let now_ms = self.clock.now_unix_millis();
-        if now_ms - self.state.checkpoint_ms < self.interval_ms() {
+        if !self.checkpoint_due(now_ms) {
             return;
         }
         let written = self
@@ -407,8 +458,10 @@ impl Writer {
                 .checkpoints
                 .fetch_add(1, Ordering::Relaxed);
             self.state.checkpoint_size = self.state.next_index;
-            self.state.checkpoint_ms = now_ms;
         }
+        // Success or not, the next try is an interval away: a failing disk must not turn
+        // the timer into a busy loop.
+        self.state.checkpoint_ms = now_ms;
     }
 
     fn write_checkpoint(
@@ -443,18 +496,6 @@ impl Writer {
         self.state.checkpoint_ms = i64::MIN / 2;
         self.checkpoint_if_due();
     }
-}
-
-/// The registry as the group has staged it so far.
-fn current_registry<'a>(
-    committed: &'a Registry,
-    overlay: &'a Overlay,
-    mine: &'a Overlay,
-) -> &'a Registry {
-    mine.registry
-        .as_ref()
-        .or(overlay.registry.as_ref())
-        .unwrap_or(committed)
 }
 
 /// The committed tables the staging reads, opened once per group.

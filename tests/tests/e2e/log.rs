@@ -734,3 +734,199 @@ fn mutated_events_never_panic_the_parser() {
         "mutations reach many different rules: {codes:?}"
     );
 }
+
+/// Review finding: a refused genesis left a file behind that a later open took for a
+/// ledger, letting anyone's self-registration become entry 0.
+#[test]
+fn a_refused_genesis_leaves_no_ledger_and_a_half_made_one_does_not_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.redb");
+    let root = root_signer();
+    let bad = ledger::Ledger::create(
+        &path,
+        ledger::Genesis {
+            origin: ORIGIN.into(),
+            log_key: log_key(),
+            root_authority: root.actor.clone(),
+            root_name: "Bad".into(),
+            jurisdiction: "zz".into(), // not an ISO 3166 alpha-2 code
+            root_key_id: root.key_id.clone(),
+            root_key: &root.key,
+            occurred_at: ledger::event::Timestamp::parse("2026-11-27T09:00:00Z").unwrap(),
+        },
+        LedgerConfig::default(),
+        SystemClock::shared(),
+    );
+    assert!(matches!(bad, Err(ledger::OpenError::Genesis(_))), "{bad:?}");
+    assert!(!path.exists(), "no file is left behind");
+
+    // A file whose creation stopped between its commits (meta, no entries) is refused.
+    let f = fixture();
+    let Fixture { _dir, path, ledger } = f;
+    ledger.close();
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        // Empty every table but meta, as a create stopped after its first commit leaves it.
+        txn.open_table(redb::TableDefinition::<u64, &[u8]>::new("entries"))
+            .unwrap()
+            .retain(|_, _| false)
+            .unwrap();
+        txn.open_table(redb::TableDefinition::<(u8, u64), [u8; 32]>::new(
+            "merkle_nodes",
+        ))
+        .unwrap()
+        .retain(|_, _| false)
+        .unwrap();
+        txn.open_table(redb::TableDefinition::<(&str, u64), u64>::new(
+            "stream_entries",
+        ))
+        .unwrap()
+        .retain(|_, _| false)
+        .unwrap();
+        txn.open_table(redb::TableDefinition::<u128, ([u8; 32], u64)>::new(
+            "event_ids",
+        ))
+        .unwrap()
+        .retain(|_, _| false)
+        .unwrap();
+        txn.open_table(redb::TableDefinition::<u64, &str>::new("checkpoints"))
+            .unwrap()
+            .retain(|_, _| false)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let opened = ledger::Ledger::open(
+        &path,
+        log_key(),
+        LedgerConfig::default(),
+        SystemClock::shared(),
+    );
+    assert!(
+        matches!(opened, Err(ledger::OpenError::Genesis(_))),
+        "{opened:?}"
+    );
+}
+
+/// Review finding: events built in code skipped the JSON rules, and their entries could
+/// not be read back. Now they are checked against their own canonical form.
+#[test]
+fn events_built_in_code_are_held_to_the_same_rules() {
+    let f = fixture();
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    let mut huge = police.weapon_marked(1).envelope().clone();
+    huge.payload.insert("serial", Json::Int(i64::MAX));
+    assert_eq!(
+        code(f.ledger.append(huge.sign(&police.key))),
+        "integer_out_of_range"
+    );
+    let mut zero = police.weapon_marked(2).envelope().clone();
+    zero.type_version = 0;
+    assert_eq!(
+        code(f.ledger.append(zero.sign(&police.key))),
+        "invalid_field"
+    );
+    let mut deep = police.weapon_marked(3).envelope().clone();
+    let mut nested = Json::Int(1);
+    for _ in 0..40 {
+        nested = Json::Array(vec![nested]);
+    }
+    deep.payload.insert("deep", nested);
+    assert_eq!(
+        code(f.ledger.append(deep.sign(&police.key))),
+        "nesting_too_deep"
+    );
+    assert_eq!(f.size(), 2);
+    f.verified();
+    let too_deep = LedgerConfig {
+        event_limits: EventLimits {
+            json_depth_max: 64,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let Fixture { _dir, path, ledger } = f;
+    ledger.close();
+    assert!(matches!(
+        ledger::Ledger::open(&path, log_key(), too_deep, SystemClock::shared()),
+        Err(ledger::OpenError::Config(_))
+    ));
+}
+
+/// Review finding: staging cloned the whole registry per registry event. Now one working
+/// copy per group and an undo log per append: a rejected batch leaves it untouched.
+#[test]
+fn a_rejected_batch_of_registrations_changes_no_authority() {
+    let f = fixture();
+    let root = root_signer();
+    let a = registration(&root, "zz-a", "police", "ZZ", "k1", &test_key(50));
+    let b = registration(&root, "zz-b", "customs", "ZZ", "k1", &test_key(51));
+    let bad = root.event(
+        &format!("weapon:{}", uuid_from(1)),
+        ExpectedVersion::Exact(9),
+        "WeaponSeized",
+        Default::default(),
+    );
+    assert_eq!(
+        code(f.ledger.append_batch(vec![a.clone(), b.clone(), bad])),
+        "wrong_expected_version"
+    );
+    let registry = f.ledger.registry();
+    assert!(
+        registry.get(&a.envelope().actor).is_some(),
+        "the root is there"
+    );
+    for id in ["zz-a", "zz-b"] {
+        assert!(
+            registry
+                .get(&ledger::event::AuthorityId::parse(id).unwrap())
+                .is_none(),
+            "{id} was rolled back"
+        );
+    }
+    // The same registrations in a good batch go through, and their keys sign at once.
+    f.ledger.append_batch(vec![a, b]).unwrap();
+    f.ledger
+        .append(Signer::new("zz-a", "k1", test_key(50)).weapon_marked(7))
+        .unwrap();
+    assert_eq!(f.verified().authorities, 3);
+}
+
+/// Review finding: a wall clock stepped back stopped checkpoints for as long as the step.
+#[test]
+fn checkpoints_go_on_when_the_clock_steps_back() {
+    let clock = ManualClock::at(1_800_000_000_000);
+    let f = fixture_with(LedgerConfig::default(), clock.clone());
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    f.ledger.append(police.weapon_marked(1)).unwrap();
+    clock.advance(-3_600_000);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while f
+        .ledger
+        .reader()
+        .unwrap()
+        .latest_checkpoint()
+        .unwrap()
+        .unwrap()
+        .0
+        != 3
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint after the clock stepped back"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // recorded_at never goes back even so.
+    let r = f.ledger.append(police.weapon_marked(2)).unwrap();
+    let previous = f
+        .ledger
+        .reader()
+        .unwrap()
+        .entry(r.index - 1)
+        .unwrap()
+        .unwrap()
+        .recorded_at;
+    assert!(r.recorded_at.as_str() >= previous.as_str());
+    f.verified();
+}
