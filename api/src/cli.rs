@@ -31,6 +31,10 @@ enum Command {
         /// The ledger file (not in use by a server).
         #[arg(long)]
         db: PathBuf,
+        /// The log's verifier key as you were given it (C2SP vkey form). Without it,
+        /// verify can only show that the file agrees with itself.
+        #[arg(long)]
+        vkey: Option<String>,
     },
 }
 
@@ -87,7 +91,7 @@ pub fn run(
     };
     let result = match cli.command {
         Command::Init(args) => init(&args, out).map(|()| 0),
-        Command::Verify { db } => verify(&db, out, err),
+        Command::Verify { db, vkey } => verify(&db, vkey.as_deref(), out, err),
     };
     result.unwrap_or_else(|e| {
         let _ = writeln!(err, "error: {e:#}");
@@ -149,11 +153,24 @@ fn write_private_key(path: &Path, key: &ed25519_dalek::SigningKey) -> anyhow::Re
     Ok(())
 }
 
-fn verify(db: &Path, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
+fn verify(
+    db: &Path,
+    vkey: Option<&str>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<u8> {
     if !db.exists() {
         bail!("{} does not exist", db.display());
     }
-    match ledger::verify::verify_file(db) {
+    let trusted = vkey
+        .map(ledger::note::NoteVerifier::from_vkey)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--vkey is not a C2SP verifier key: {e}"))?;
+    let options = ledger::verify::VerifyOptions {
+        trusted,
+        allow_unsigned_tail: false,
+    };
+    match ledger::verify::verify_file_with(db, &options) {
         Ok(report) => {
             writeln!(
                 out,
@@ -165,7 +182,16 @@ fn verify(db: &Path, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result
                 "root: {}",
                 ledger::merkle::hash_to_base64(&report.root)
             )?;
-            writeln!(out, "verifier key: {}", report.vkey)?;
+            writeln!(
+                out,
+                "verifier key: {}{}",
+                report.vkey,
+                if vkey.is_some() {
+                    " (matches --vkey)"
+                } else {
+                    " (read from the file; pass --vkey to check it)"
+                }
+            )?;
             Ok(0)
         }
         Err(failure) => {

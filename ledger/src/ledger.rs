@@ -414,9 +414,14 @@ impl Ledger {
         }
     }
 
-    /// Runs `verify` over a consistent snapshot of the open ledger.
+    /// Runs `verify` over a consistent snapshot of the open ledger. The last entries may
+    /// still wait for their checkpoint (at most one interval).
     pub fn verify(&self) -> Result<crate::verify::VerifyReport, crate::verify::VerifyFailure> {
-        crate::verify::verify_database(&self.inner.shared.db)
+        let options = crate::verify::VerifyOptions {
+            trusted: None,
+            allow_unsigned_tail: true,
+        };
+        crate::verify::verify_database(&self.inner.shared.db, &options)
     }
 
     /// A consistent snapshot of the log for reading.

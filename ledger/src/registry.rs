@@ -24,6 +24,11 @@ pub const AUTHORITY_REGISTERED: &str = "AuthorityRegistered";
 pub const AUTHORITY_KEY_ROTATED: &str = "AuthorityKeyRotated";
 pub const AUTHORITY_KEY_REVOKED: &str = "AuthorityKeyRevoked";
 
+/// Keys an authority may hold over its life (rotation keeps the revoked ones).
+pub const KEYS_PER_AUTHORITY_MAX: usize = 256;
+/// Keys one registration may list.
+pub const REGISTERED_KEYS_MAX: usize = 16;
+
 /// What an authority is; the domain's allow-lists of event types hang off this.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -306,6 +311,14 @@ impl Registry {
                     },
                 )?;
                 let authority = self.subject_mut(event, &subject)?;
+                if authority.keys.len() >= KEYS_PER_AUTHORITY_MAX {
+                    return Err(bad_payload(
+                        event,
+                        format!(
+                            "an authority holds at most {KEYS_PER_AUTHORITY_MAX} keys, revoked ones included"
+                        ),
+                    ));
+                }
                 if authority.keys.contains_key(&key_id) {
                     return Err(Rejection::KeyExists {
                         actor: subject.to_string(),
@@ -373,10 +386,10 @@ impl Registry {
                 "jurisdiction must be an ISO 3166-1 alpha-2 code",
             ));
         }
-        if p.keys.is_empty() {
+        if p.keys.is_empty() || p.keys.len() > REGISTERED_KEYS_MAX {
             return Err(bad_payload(
                 event,
-                "an authority registers at least one key",
+                format!("an authority registers from 1 to {REGISTERED_KEYS_MAX} keys"),
             ));
         }
         let mut keys = BTreeMap::new();

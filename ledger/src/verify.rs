@@ -36,6 +36,8 @@ pub struct VerifyReport {
     pub streams: u64,
     pub authorities: usize,
     pub root: Hash,
+    /// The size of the newest checkpoint: entries below it are signed by the log key.
+    pub checkpointed: u64,
     /// The log's verifier key (C2SP vkey) the checkpoints were checked against.
     pub vkey: String,
 }
@@ -71,6 +73,9 @@ fn store_fail(e: impl Into<StoreError>) -> VerifyFailure {
 /// Signatures are checked in windows of this many entries, each spread over all cores
 /// while the scan goes on.
 const WINDOW_ENTRIES: usize = 4096;
+/// ... or of this many bytes of signed messages, so memory stays bounded whatever the
+/// size of the entries (up to three windows are alive at once).
+const WINDOW_BYTES_MAX: usize = 16 * 1024 * 1024;
 
 struct SignatureJob {
     index: u64,
@@ -82,6 +87,27 @@ struct SignatureJob {
 /// Verifies a ledger file that no process is writing. Opens it with redb's full
 /// integrity check (page checksums) first.
 pub fn verify_file(path: &Path) -> Result<VerifyReport, VerifyFailure> {
+    verify_file_with(path, &VerifyOptions::default())
+}
+
+/// What `verify` trusts beyond the file itself.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyOptions {
+    /// The log's verifier key as the auditor was given it, out of band. Without it,
+    /// checkpoints are checked against the key the file names, which proves only that
+    /// the file agrees with itself.
+    pub trusted: Option<NoteVerifier>,
+    /// Accept entries after the newest checkpoint (a live ledger signs its last entries
+    /// within a checkpoint interval). Offline, a file closed cleanly has none, and a tail
+    /// that no checkpoint signs could have been rewritten unnoticed.
+    pub allow_unsigned_tail: bool,
+}
+
+/// `verify_file` with explicit trust (see `VerifyOptions`).
+pub fn verify_file_with(
+    path: &Path,
+    options: &VerifyOptions,
+) -> Result<VerifyReport, VerifyFailure> {
     let db = redb::Database::builder()
         .set_check_integrity_on_open(true)
         .open(path)
@@ -92,28 +118,41 @@ pub fn verify_file(path: &Path) -> Result<VerifyReport, VerifyFailure> {
                 format!("redb refused the file: {e}"),
             )
         })?;
-    verify_database(&db)
+    verify_database(&db, options)
 }
 
 /// Verifies an open database (e.g. the server's, from a consistent snapshot).
-pub fn verify_database(db: &redb::Database) -> Result<VerifyReport, VerifyFailure> {
+pub fn verify_database(
+    db: &redb::Database,
+    options: &VerifyOptions,
+) -> Result<VerifyReport, VerifyFailure> {
     use redb::ReadableDatabase;
     let txn = db.begin_read().map_err(store_fail)?;
     let meta = store::read_meta(&txn).map_err(store_fail)?;
     let verifier = NoteVerifier::new(&meta.origin, meta.log_public_key)
         .map_err(|e| fail(None, "meta", format!("origin or log key: {e}")))?;
+    if let Some(trusted) = &options.trusted
+        && trusted != &verifier
+    {
+        return Err(fail(
+            None,
+            "untrusted_log_key",
+            format!(
+                "the file's log key is {}, not the trusted {}",
+                verifier.to_vkey(),
+                trusted.to_vkey()
+            ),
+        ));
+    }
     let scan = Scan::new(&txn, verifier.clone())?;
     let (window_tx, window_rx) = mpsc::sync_channel::<Vec<SignatureJob>>(2);
-    let (scanned, first_bad_signature) = std::thread::scope(|s| {
+    let (scanned, checked) = std::thread::scope(|s| {
         let checker = s.spawn(move || check_signatures(window_rx));
         let scanned = scan.run(window_tx);
-        (
-            scanned,
-            checker
-                .join()
-                .unwrap_or(Some((0, "the signature checker failed".into()))),
-        )
+        (scanned, checker.join())
     });
+    let first_bad_signature =
+        checked.map_err(|_| fail(None, "internal", "the signature checker failed"))?;
     let scan_failure = scanned.as_ref().err().cloned();
     // Report whichever problem comes first in the log.
     let signature_failure =
@@ -132,6 +171,16 @@ pub fn verify_database(db: &redb::Database) -> Result<VerifyReport, VerifyFailur
     let mut report = scanned?;
     if report.authorities == 0 || meta.root_authority.is_empty() {
         return Err(fail(None, "genesis", "the ledger has no root authority"));
+    }
+    if !options.allow_unsigned_tail && report.checkpointed < report.entries {
+        return Err(fail(
+            Some(report.checkpointed),
+            "unsigned_tail",
+            format!(
+                "entries {}..{} are covered by no checkpoint signed by the log key (open the ledger once to sign one)",
+                report.checkpointed, report.entries
+            ),
+        ));
     }
     report.vkey = verifier.to_vkey();
     Ok(report)
@@ -206,6 +255,8 @@ impl<'t> Scan<'t> {
         let mut last_recorded_ms = i64::MIN;
         let mut streams = 0u64;
         let mut checkpoint_count = 0u64;
+        let mut checkpointed = 0u64;
+        let mut window_bytes = 0usize;
         let mut expected = 0u64;
 
         for row in entries.iter().map_err(store_fail)? {
@@ -274,8 +325,12 @@ impl<'t> Scan<'t> {
             }
 
             self.check_signer(&mut registry, entry, window)?;
-            if window.len() >= WINDOW_ENTRIES && windows.send(std::mem::take(window)).is_err() {
-                return Err(fail(at, "internal", "the signature checker stopped"));
+            window_bytes += window.last().map_or(0, |j| j.message.len());
+            if window.len() >= WINDOW_ENTRIES || window_bytes >= WINDOW_BYTES_MAX {
+                window_bytes = 0;
+                if windows.send(std::mem::take(window)).is_err() {
+                    return Err(fail(at, "internal", "the signature checker stopped"));
+                }
             }
 
             while let Some(Ok((size, note_text))) = checkpoint_rows.peek() {
@@ -284,6 +339,7 @@ impl<'t> Scan<'t> {
                 }
                 self.check_checkpoint(index + 1, note_text.value(), frontier.root())?;
                 checkpoint_count += 1;
+                checkpointed = index + 1;
                 checkpoint_rows.next();
             }
             expected += 1;
@@ -335,6 +391,7 @@ impl<'t> Scan<'t> {
         Ok(VerifyReport {
             entries: n,
             checkpoints: checkpoint_count,
+            checkpointed,
             streams,
             authorities: registry.len(),
             root: frontier.root(),
@@ -398,6 +455,13 @@ impl<'t> Scan<'t> {
         let at = Some(entry.index);
         let event = &entry.event;
         if entry.index == 0 {
+            if event.envelope().actor.as_str() != self.root_authority {
+                return Err(fail(
+                    at,
+                    "genesis",
+                    "entry 0 is not the root authority named in meta",
+                ));
+            }
             // Genesis verifies its own signature against the key it registers.
             return registry
                 .apply_genesis(event, &entry.position())

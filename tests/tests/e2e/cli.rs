@@ -59,6 +59,21 @@ fn init_creates_a_ledger_that_verifies_and_refuses_to_overwrite() {
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("ok: 1 entries"), "{out}");
     assert!(out.contains(vkey), "{out}");
+    let (code, out, err) = run(&["verify", "--db", db_arg, "--vkey", vkey]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("matches --vkey"), "{out}");
+    // Another log's key: the file is not the log the auditor was told about.
+    let other = ledger::note::NoteVerifier::new(
+        "armsledger.test/zz",
+        ledger::crypto::public_key_of(&ledger::crypto::generate_signing_key().unwrap()),
+    )
+    .unwrap();
+    let (code, _, err) = run(&["verify", "--db", db_arg, "--vkey", &other.to_vkey()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("untrusted_log_key"), "{err}");
+    let (code, _, err) = run(&["verify", "--db", db_arg, "--vkey", "not-a-vkey"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--vkey"), "{err}");
 
     let (code, _, err) = run(&[
         "init",

@@ -203,6 +203,32 @@ mod tampering {
         assert_eq!(f.code, "checkpoint_signature", "{f}");
     }
 
+    /// Review finding: drop the checkpoints that cover the tail, then rewrite an unsigned
+    /// field of a tail entry (its decisions) and recompute the tree: no signature covers
+    /// the change any more, so an offline verify refuses a tail no checkpoint signs.
+    #[test]
+    fn a_tail_stripped_of_its_checkpoints_is_refused() {
+        let f = tampered(|txn| {
+            let mut cps = txn.open_table(CHECKPOINTS).unwrap();
+            cps.retain(|size, _| size < 2).unwrap();
+            drop(cps);
+            // A policy decision nobody made, added to the last entry.
+            rewrite_entry(txn, 84, |e| {
+                e.replacen("{\"decisions\":[]", "{\"decisions\":[\"allow\"]", 1)
+            });
+            let mut nodes = txn.open_table(NODES).unwrap();
+            let entries = txn.open_table(ENTRIES).unwrap();
+            let mut frontier = ledger::merkle::Frontier::new();
+            for row in entries.iter().unwrap() {
+                let (_, v) = row.unwrap();
+                frontier.append(ledger::merkle::leaf_hash(v.value()), |id, h| {
+                    nodes.insert((id.level, id.index), *h).unwrap();
+                });
+            }
+        });
+        assert_eq!((f.index, f.code), (Some(1), "unsigned_tail"), "{f}");
+    }
+
     #[test]
     fn derived_tables_must_match_the_entries() {
         // A stream claims a version no entry has: its head would move.
