@@ -519,16 +519,15 @@ fn checkpoints_follow_the_interval_not_the_append_rate() {
     assert_eq!(latest(&f), 22);
     clock.advance(1);
     f.ledger.append(police.weapon_marked(101)).unwrap();
-    // The append itself or the writer's timer (whichever comes first) signs it now.
+    // The interval has passed: the append carries a checkpoint (24), unless the writer's
+    // timer got there an instant before it arrived (23; with this frozen test clock no
+    // further interval then passes).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while latest(&f) != 24 && std::time::Instant::now() < deadline {
+    while latest(&f) < 23 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     let sizes = f.ledger.reader().unwrap().checkpoint_sizes().unwrap();
-    assert!(
-        sizes == [1, 22, 24] || sizes == [1, 22, 23, 24],
-        "{sizes:?}"
-    );
+    assert!(sizes == [1, 22, 24] || sizes == [1, 22, 23], "{sizes:?}");
     f.verified();
 }
 
