@@ -254,3 +254,28 @@ pub fn build_sample_ledger(path: &Path) {
         .expect("append");
     ledger.close();
 }
+
+/// Opens an existing test ledger with the test log key.
+pub fn open_ledger(path: &Path) -> Ledger {
+    Ledger::open(
+        path,
+        log_key(),
+        LedgerConfig::default(),
+        ledger::SystemClock::shared(),
+    )
+    .expect("open test ledger")
+}
+
+/// Runs the `armsledger` command line in-process: (exit code, stdout, stderr).
+pub fn cli(args: &[&str]) -> (u8, String, String) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let argv = std::iter::once("armsledger")
+        .chain(args.iter().copied())
+        .map(Into::into);
+    let code = api::cli::run(argv, &mut out, &mut err);
+    (
+        code,
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+    )
+}

@@ -1,17 +1,6 @@
 //! The `armsledger` command line, run in-process with the real argument parser.
 
-fn run(args: &[&str]) -> (u8, String, String) {
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let argv = std::iter::once("armsledger")
-        .chain(args.iter().copied())
-        .map(Into::into);
-    let code = api::cli::run(argv, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
-}
+use armsledger_tests::cli as run;
 
 #[test]
 fn init_creates_a_ledger_that_verifies_and_refuses_to_overwrite() {

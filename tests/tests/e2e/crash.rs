@@ -9,9 +9,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use armsledger_tests::log_key;
+use armsledger_tests::open_ledger;
+use ledger::SystemClock;
 use ledger::event::EventId;
-use ledger::{Ledger, LedgerConfig, SystemClock};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -75,13 +75,7 @@ fn acknowledged_appends_survive_sigkill() {
         acknowledged.extend(acks);
 
         // Reopen (redb repairs after the crash) and check everything acknowledged.
-        let ledger = Ledger::open(
-            &path,
-            log_key(),
-            LedgerConfig::default(),
-            SystemClock::shared(),
-        )
-        .unwrap();
+        let ledger = open_ledger(&path);
         let reader = ledger.reader().unwrap();
         for (index, id) in &acknowledged {
             let entry = reader

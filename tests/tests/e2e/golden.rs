@@ -2,7 +2,6 @@
 //! must still open, verify, hold exactly what it held, and take new appends.
 
 use armsledger_tests::*;
-use ledger::{Ledger, LedgerConfig, SystemClock};
 
 const GOLDEN_V1: &[u8] = include_bytes!("../../golden/ledger-v1.redb");
 const GOLDEN_V1_DIGEST: &str = include_str!("../../golden/ledger-v1.sha256");
@@ -27,13 +26,7 @@ fn the_format_1_golden_ledger_opens_verifies_and_grows() {
     assert_eq!(reader.meta().unwrap().origin, ORIGIN);
     drop(reader);
 
-    let ledger = Ledger::open(
-        &path,
-        log_key(),
-        LedgerConfig::default(),
-        SystemClock::shared(),
-    )
-    .unwrap();
+    let ledger = open_ledger(&path);
     let police_k2 = Signer::new("zz-police", "k2", test_key(11));
     let receipt = ledger.append(police_k2.weapon_marked(5000)).unwrap();
     assert_eq!(receipt.index, 85);

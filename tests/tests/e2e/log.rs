@@ -610,13 +610,7 @@ fn a_reopened_ledger_continues_where_it_stopped() {
         ),
         Err(ledger::OpenError::WrongLogKey { .. })
     ));
-    let ledger = Ledger::open(
-        &path,
-        log_key(),
-        LedgerConfig::default(),
-        SystemClock::shared(),
-    )
-    .unwrap();
+    let ledger = open_ledger(&path);
     // The registry came back from the log: police may still sign.
     let r = ledger
         .append(police.event(

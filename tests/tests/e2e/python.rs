@@ -11,9 +11,7 @@ use ledger::{Ledger, LedgerConfig, SystemClock};
 fn python_reads_our_keys_and_signs_events_the_ledger_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("zz.redb");
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let args = [
-        "armsledger",
+    let init = [
         "init",
         "--db",
         db.to_str().unwrap(),
@@ -24,12 +22,8 @@ fn python_reads_our_keys_and_signs_events_the_ledger_accepts() {
         "--jurisdiction",
         "ZZ",
     ];
-    assert_eq!(
-        api::cli::run(args.map(Into::into), &mut out, &mut err),
-        0,
-        "{}",
-        String::from_utf8_lossy(&err)
-    );
+    let (code, _, err) = armsledger_tests::cli(&init);
+    assert_eq!(code, 0, "{err}");
 
     let event_id = EventId::new_v7().to_string();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/sign_event.py");
