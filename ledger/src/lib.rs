@@ -8,8 +8,10 @@
 //! - [`merkle`]: tree hashing, proofs from stored subtrees, proof verification;
 //! - [`note`]: C2SP signed notes, checkpoints and verifier keys;
 //! - [`entry`], [`registry`], [`store`]: the log entry, the authority key registry, the redb file;
-//! - [`Ledger`]: genesis, open, append (one writer, group commit), read;
-//! - [`verify`]: the fsck that checks a whole file.
+//! - [`Ledger`]: genesis, open, append (a verifier stage, then one writer with group
+//!   commit), read;
+//! - [`verify`]: the fsck that checks a whole file;
+//! - [`values`]: the domain's parsed values (country codes, serial numbers, calibres...).
 //!
 //! ```
 //! # fn main() -> anyhow::Result<()> {
