@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 use ledger::event::{AuthorityId, KeyId, Timestamp};
 use ledger::{Genesis, Ledger, LedgerConfig, SystemClock, crypto};
 
+use crate::server as api_server;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "armsledger",
@@ -22,6 +24,22 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve a ledger over HTTP (so far the public log endpoints: checkpoint, verifier
+    /// key, entries, inclusion and consistency proofs).
+    Serve {
+        /// The ledger file.
+        #[arg(long)]
+        db: PathBuf,
+        /// The log key (PKCS#8 PEM) that signs checkpoints; `init` wrote it as log.key.pem.
+        #[arg(long)]
+        log_key: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// HTTP worker threads.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+    },
     /// Create a new ledger: the log key, the root administrator and its key, the genesis entry.
     /// Prints the log's verifier key, which auditors need.
     Init(InitArgs),
@@ -92,6 +110,12 @@ pub fn run(
     let result = match cli.command {
         Command::Init(args) => init(&args, out).map(|()| 0),
         Command::Verify { db, vkey } => verify(&db, vkey.as_deref(), out, err),
+        Command::Serve {
+            db,
+            log_key,
+            listen,
+            workers,
+        } => serve(&db, &log_key, &listen, workers, out),
     };
     result.unwrap_or_else(|e| {
         let _ = writeln!(err, "error: {e:#}");
@@ -136,6 +160,39 @@ fn init(args: &InitArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(out, "root key (k1):  {}", root_key_path.display())?;
     writeln!(out, "verifier key:   {}", log.verifier()?.to_vkey())?;
     Ok(())
+}
+
+fn serve(
+    db: &Path,
+    log_key: &Path,
+    listen: &str,
+    workers: usize,
+    out: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    if !db.exists() {
+        bail!(
+            "{} does not exist; create a ledger with `armsledger init` first",
+            db.display()
+        );
+    }
+    let pem = std::fs::read_to_string(log_key)
+        .with_context(|| format!("reading the log key {}", log_key.display()))?;
+    let key = crypto::signing_key_from_pem(&pem)
+        .with_context(|| format!("{} is not a PKCS#8 ed25519 key", log_key.display()))?;
+    let ledger = Ledger::open(db, key, LedgerConfig::default(), SystemClock::shared())
+        .with_context(|| format!("opening {}", db.display()))?;
+    let server = api_server::start(ledger, listen, workers)
+        .with_context(|| format!("listening on {listen}"))?;
+    writeln!(out, "serving {} on http://{}", db.display(), server.addr)?;
+    writeln!(
+        out,
+        "  checkpoint:   http://{}/v1/log/checkpoint",
+        server.addr
+    )?;
+    writeln!(out, "  verifier key: http://{}/v1/log/key", server.addr)?;
+    out.flush()?;
+    server.wait()?;
+    Ok(0)
 }
 
 /// Writes a private key readable only by its owner.

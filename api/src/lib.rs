@@ -1,6 +1,7 @@
 //! The armsledger server and command line: the only crate that speaks HTTP.
 //!
-//! The command line lives in [`cli`]; the binary `armsledger` is a thin `main` over it,
+//! The command line lives in [`cli`], the HTTP server in [`server`]; the binary `armsledger` is a thin `main` over it,
 //! so tests run the same code in-process.
 
 pub mod cli;
+pub mod server;

@@ -103,3 +103,35 @@ fn verify_exits_non_zero_and_names_the_problem() {
         "{out}"
     );
 }
+
+#[test]
+fn serve_explains_what_is_missing() {
+    let (code, _, err) = run(&[
+        "serve",
+        "--db",
+        "/nonexistent/zz.redb",
+        "--log-key",
+        "/nonexistent/log.key.pem",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("armsledger init"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("zz.redb");
+    let db_arg = db.to_str().unwrap();
+    assert_eq!(
+        run(&[
+            "init",
+            "--db",
+            db_arg,
+            "--origin",
+            "armsledger.test/zz",
+            "--jurisdiction",
+            "ZZ"
+        ])
+        .0,
+        0
+    );
+    let (code, _, err) = run(&["serve", "--db", db_arg, "--log-key", db_arg]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a PKCS#8 ed25519 key"), "{err}");
+}

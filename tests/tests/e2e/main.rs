@@ -10,6 +10,7 @@ mod cli;
 mod corruption;
 mod crash;
 mod golden;
+mod http;
 mod log;
 mod model;
 mod python;
