@@ -131,7 +131,15 @@ fn serve_explains_what_is_missing() {
         .0,
         0
     );
-    let (code, _, err) = run(&["serve", "--db", db_arg, "--log-key", db_arg]);
+    let not_a_key = dir.path().join("notes.txt");
+    std::fs::write(&not_a_key, "-----BEGIN NOTHING-----\n").unwrap();
+    let (code, _, err) = run(&[
+        "serve",
+        "--db",
+        db_arg,
+        "--log-key",
+        not_a_key.to_str().unwrap(),
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("not a PKCS#8 ed25519 key"), "{err}");
 }
