@@ -11,7 +11,8 @@
 //! - [`Ledger`]: genesis, open, append (a verifier stage, then one writer with group
 //!   commit), read;
 //! - [`verify`]: the fsck that checks a whole file;
-//! - [`values`]: the domain's parsed values (country codes, serial numbers, calibres...).
+//! - [`values`]: the domain's parsed values (country codes, serial numbers, calibres...);
+//! - [`catalogue`]: the typed payloads of every domain event type.
 //!
 //! ```
 //! # fn main() -> anyhow::Result<()> {
@@ -32,6 +33,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod catalogue;
 pub mod crypto;
 pub mod entry;
 pub mod event;
