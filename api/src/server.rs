@@ -1,10 +1,11 @@
 //! The HTTP server: a thin personality over the ledger library.
 //!
-//! So far the public transparency-log endpoints (DESIGN.md "API shape"): the latest
-//! checkpoint as a C2SP signed note, the log's verifier key, entries by range as exact
-//! bytes (JSON Lines: one stored entry per line, so each line is a leaf), and RFC 9162
-//! inclusion and consistency proofs. They serve hashes and signed notes only, so they
-//! need no authentication. Errors are RFC 9457 problem+json with a stable `code`.
+//! So far: event submission (`POST /v1/events`, authenticated by the event's own
+//! signature), and the public transparency-log endpoints (DESIGN.md "API shape"): the
+//! latest checkpoint as a C2SP signed note, the log's verifier key, entries by range as
+//! exact bytes (JSON Lines: one stored entry per line, so each line is a leaf), and RFC
+//! 9162 inclusion and consistency proofs. Errors are RFC 9457 problem+json with a stable
+//! `code`; this module is the one place where rejections become HTTP statuses.
 
 use std::net::SocketAddr;
 
@@ -12,8 +13,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ledger::Ledger;
+use ledger::event::SignedEvent;
+use ledger::rejection::Rejection;
 use ledger::store::ProofRequestError;
+use ledger::{AppendError, Ledger};
 use serde::{Deserialize, Serialize};
 
 /// The most entries one `GET /v1/log/entries` returns.
@@ -28,6 +31,12 @@ pub struct Problem {
     status: u16,
     detail: String,
     code: &'static str,
+    /// On `wrong_expected_version`: where the stream stands (None: it does not exist).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_version: Option<Option<u64>>,
+    /// Seconds to wait before retrying (`overloaded`).
+    #[serde(skip)]
+    retry_after_s: Option<u32>,
 }
 
 impl Problem {
@@ -38,7 +47,46 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             code,
+            current_version: None,
+            retry_after_s: None,
         }
+    }
+}
+
+/// The HTTP form of a rejected event: 409 for a version conflict (with the stream's
+/// current version), 413 for a too large event, 422 for every other rule.
+fn rejection_problem(r: &Rejection) -> Problem {
+    match r {
+        Rejection::WrongExpectedVersion { current, .. } => {
+            let mut p = Problem::new(StatusCode::CONFLICT, r.code(), r.to_string());
+            p.current_version = Some(*current);
+            p
+        }
+        Rejection::EventTooLarge { .. } => {
+            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, r.code(), r.to_string())
+        }
+        _ => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, r.code(), r.to_string()),
+    }
+}
+
+fn append_problem(e: AppendError) -> Problem {
+    match e {
+        AppendError::Rejected(r) => rejection_problem(&r.rejection),
+        AppendError::Overloaded => {
+            let mut p = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "the write queue is full; retry later",
+            );
+            p.retry_after_s = Some(1);
+            p
+        }
+        AppendError::Closed => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "closed",
+            "the ledger is shutting down",
+        ),
+        other => internal(other),
     }
 }
 
@@ -54,9 +102,12 @@ impl ResponseError for Problem {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code())
-            .content_type("application/problem+json")
-            .json(self)
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type("application/problem+json");
+        if let Some(s) = self.retry_after_s {
+            response.insert_header(("Retry-After", s.to_string()));
+        }
+        response.json(self)
     }
 }
 
@@ -73,6 +124,61 @@ fn proof_problem(e: ProofRequestError) -> Problem {
         ProofRequestError::Store(s) => internal(s),
         other => Problem::new(StatusCode::BAD_REQUEST, other.code(), other.to_string()),
     }
+}
+
+/// What a durable append returns.
+#[derive(Debug, Serialize)]
+struct ReceiptBody {
+    index: u64,
+    stream_version: u64,
+    leaf_hash: String,
+    recorded_at: String,
+    duplicate: bool,
+}
+
+/// `POST /v1/events`: one signed event. 201 with its receipt once durable; 200 with the
+/// original receipt when the same event was already appended (idempotent retry).
+async fn submit_event(
+    ledger: web::Data<Ledger>,
+    body: web::Payload,
+) -> Result<HttpResponse, Problem> {
+    let limits = ledger.config().event_limits;
+    let bytes = match body.to_bytes_limited(limits.event_bytes_max).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "body_unreadable",
+                e.to_string(),
+            ));
+        }
+        Err(_) => {
+            let too_large = Rejection::EventTooLarge {
+                bytes: limits.event_bytes_max + 1,
+                max: limits.event_bytes_max,
+            };
+            return Err(rejection_problem(&too_large));
+        }
+    };
+    let event = SignedEvent::parse(&bytes, &limits).map_err(|r| rejection_problem(&r))?;
+    let pending = ledger.submit(vec![event]).map_err(append_problem)?;
+    let receipt = pending
+        .await
+        .map_err(append_problem)?
+        .pop()
+        .ok_or_else(|| internal("the ledger returned no receipt"))?;
+    let status = if receipt.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(HttpResponse::build(status).json(ReceiptBody {
+        index: receipt.index,
+        stream_version: receipt.stream_version,
+        leaf_hash: STANDARD.encode(receipt.leaf_hash),
+        recorded_at: receipt.recorded_at,
+        duplicate: receipt.duplicate,
+    }))
 }
 
 async fn healthz() -> HttpResponse {
@@ -218,6 +324,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     });
     cfg.app_data(bad_query)
         .route("/healthz", web::get().to(healthz))
+        .route("/v1/events", web::post().to(submit_event))
         .route("/v1/log/checkpoint", web::get().to(checkpoint))
         .route("/v1/log/key", web::get().to(verifier_key))
         .route("/v1/log/entries", web::get().to(entries))

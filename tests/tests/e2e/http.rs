@@ -161,3 +161,125 @@ fn the_log_endpoints_serve_what_an_auditor_can_check() {
     server.stop().unwrap();
     ledger.close();
 }
+
+fn post(url: &str, body: &[u8]) -> (u16, serde_json::Value, Option<String>) {
+    let mut response = agent()
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body)
+        .expect("the server answers");
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let text = response.body_mut().read_to_string().expect("a text body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        retry_after,
+    )
+}
+
+#[test]
+fn events_are_submitted_over_http_with_typed_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = create_ledger(
+        &dir.path().join("submit.redb"),
+        LedgerConfig::default(),
+        ledger::SystemClock::shared(),
+    );
+    let police = register(&ledger, "zz-police", "police", 10);
+    let server = api::server::start(ledger.clone(), "127.0.0.1:0", 2).unwrap();
+    let url = format!("http://{}/v1/events", server.addr);
+
+    // Durable, then the receipt: index, stream version, leaf hash.
+    let event = police.weapon_marked(1);
+    let (status, receipt, _) = post(&url, &event.to_canonical_vec());
+    assert_eq!(status, 201, "{receipt}");
+    assert_eq!(
+        (
+            receipt["index"].as_u64(),
+            receipt["stream_version"].as_u64()
+        ),
+        (Some(2), Some(0))
+    );
+    let stored = ledger.reader().unwrap().entry_bytes(2).unwrap().unwrap();
+    assert_eq!(
+        merkle::hash_from_base64(receipt["leaf_hash"].as_str().unwrap()).unwrap(),
+        merkle::leaf_hash(&stored)
+    );
+    // The same event again: the original receipt, 200.
+    let (status, again, _) = post(&url, &event.to_canonical_vec());
+    assert_eq!(
+        (
+            status,
+            again["index"].as_u64(),
+            again["duplicate"].as_bool()
+        ),
+        (200, Some(2), Some(true))
+    );
+
+    // A version conflict says where the stream stands.
+    let stream = event.envelope().stream.to_string();
+    let stale = police.event(
+        &stream,
+        ledger::event::ExpectedVersion::NoStream,
+        "WeaponReportedLost",
+        Default::default(),
+    );
+    let (status, problem, _) = post(&url, &stale.to_canonical_vec());
+    assert_eq!(
+        (
+            status,
+            problem["code"].as_str(),
+            problem["current_version"].as_u64()
+        ),
+        (409, Some("wrong_expected_version"), Some(0))
+    );
+
+    // Every other rejection is 422 with its code; an oversized body is 413.
+    let forged = police
+        .envelope(
+            &format!("weapon:{}", uuid_from(2)),
+            ledger::event::ExpectedVersion::NoStream,
+            "WeaponMarked",
+            Default::default(),
+        )
+        .sign(&test_key(666));
+    let mut big = police.weapon_marked(3).envelope().clone();
+    big.payload
+        .insert("notes", ledger::json::Json::str("x".repeat(70_000)));
+    for (body, want_status, want_code) in [
+        (b"{\"event_id\":".to_vec(), 422, "malformed_json"),
+        (b"{\"a\": 1.5}".to_vec(), 422, "float_not_allowed"),
+        (forged.to_canonical_vec(), 422, "signature_invalid"),
+        (
+            Signer::new("zz-nobody", "k1", test_key(5))
+                .weapon_marked(4)
+                .to_canonical_vec(),
+            422,
+            "unknown_actor",
+        ),
+        (
+            big.sign(&police.key).to_canonical_vec(),
+            413,
+            "event_too_large",
+        ),
+    ] {
+        let (status, problem, _) = post(&url, &body);
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (want_status, Some(want_code)),
+            "{problem}"
+        );
+    }
+    assert_eq!(
+        ledger.reader().unwrap().tree_size().unwrap(),
+        3,
+        "nothing refused was appended"
+    );
+    server.stop().unwrap();
+    ledger.verify().unwrap();
+}
