@@ -344,15 +344,15 @@ impl RunningServer {
     /// Stops accepting, finishes the requests in flight, and waits.
     pub fn stop(mut self) -> std::io::Result<()> {
         actix_web::rt::System::new().block_on(self.handle.stop(true));
-        match self.thread.take().map(std::thread::JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(_)) => Err(std::io::Error::other("the server thread panicked")),
-            None => Ok(()),
-        }
+        self.join()
     }
 
     /// Blocks until the server stops (e.g. on SIGINT/SIGTERM, which actix handles).
     pub fn wait(mut self) -> std::io::Result<()> {
+        self.join()
+    }
+
+    fn join(&mut self) -> std::io::Result<()> {
         match self.thread.take().map(std::thread::JoinHandle::join) {
             Some(Ok(result)) => result,
             Some(Err(_)) => Err(std::io::Error::other("the server thread panicked")),

@@ -211,38 +211,7 @@ pub struct InvalidValue {
 // Values of the catalogue
 // ---------------------------------------------------------------------------------------
 
-/// Implements `Display`-based `Serialize` and a checking `Deserialize` for a type with
-/// `parse(&str) -> Result<Self, E: Display>`, so that a payload cannot hold a value that
-/// `parse` refuses.
-macro_rules! text_serde {
-    ($ty:ident, $expecting:literal) => {
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_str(self)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                struct TextVisitor;
-
-                impl Visitor<'_> for TextVisitor {
-                    type Value = $ty;
-
-                    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        formatter.write_str($expecting)
-                    }
-
-                    fn visit_str<E: de::Error>(self, value: &str) -> Result<$ty, E> {
-                        $ty::parse(value).map_err(E::custom)
-                    }
-                }
-
-                deserializer.deserialize_str(TextVisitor)
-            }
-        }
-    };
-}
+use crate::values::text_serde;
 
 /// The internal id of a weapon, as in its stream name `weapon:<uuid>`: a UUID in lowercase
 /// hyphenated form, so that one id has one spelling (ARCHITECTURE.md "Identifiers have one

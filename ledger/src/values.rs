@@ -27,7 +27,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::de::{self, Visitor};
+use serde::de;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 // ---------------------------------------------------------------------------------------
@@ -100,32 +100,38 @@ impl ValueError {
     }
 }
 
-/// Implements `Display`-based `Serialize`, a checking `Deserialize` and `FromStr` for a type
-/// with `parse(&str) -> Result<Self, ValueError>`.
+/// Implements `Display`-based `Serialize` and a checking `Deserialize` for a type with
+/// `parse(&str) -> Result<Self, E: Display>`, so that no deserialized value escapes the
+/// check (used here and by the event catalogue).
 ///
 /// Written by hand rather than with `#[serde(try_from = "String")]` so that a borrowed
 /// string from the deserializer is checked in place: legacy bulk import reads hundreds of
 /// millions of these, and an allocation per refused or copied value adds up.
-macro_rules! text_value_serde {
+macro_rules! text_serde {
     ($ty:ident, $expecting:literal) => {
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        impl ::serde::Serialize for $ty {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 serializer.collect_str(self)
             }
         }
 
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        impl<'de> ::serde::Deserialize<'de> for $ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
                 struct TextVisitor;
 
-                impl Visitor<'_> for TextVisitor {
+                impl ::serde::de::Visitor<'_> for TextVisitor {
                     type Value = $ty;
 
-                    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    fn expecting(
+                        &self,
+                        formatter: &mut ::std::fmt::Formatter<'_>,
+                    ) -> ::std::fmt::Result {
                         formatter.write_str($expecting)
                     }
 
-                    fn visit_str<E: de::Error>(self, value: &str) -> Result<$ty, E> {
+                    fn visit_str<E: ::serde::de::Error>(self, value: &str) -> Result<$ty, E> {
                         $ty::parse(value).map_err(E::custom)
                     }
                 }
@@ -133,6 +139,14 @@ macro_rules! text_value_serde {
                 deserializer.deserialize_str(TextVisitor)
             }
         }
+    };
+}
+pub(crate) use text_serde;
+
+/// `text_serde!` plus `FromStr`, for the value types of this module.
+macro_rules! text_value_serde {
+    ($ty:ident, $expecting:literal) => {
+        text_serde!($ty, $expecting);
 
         impl FromStr for $ty {
             type Err = ValueError;
