@@ -181,6 +181,11 @@ async fn submit_event(
     }))
 }
 
+/// Hashes as JSON wants them (DESIGN.md: standard base64).
+fn base64_hashes(hashes: &[ledger::merkle::Hash]) -> Vec<String> {
+    hashes.iter().map(|h| STANDARD.encode(h)).collect()
+}
+
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
 }
@@ -280,7 +285,7 @@ async fn inclusion(
         index: query.index,
         tree_size: query.tree_size,
         leaf_hash: STANDARD.encode(leaf),
-        proof: proof.iter().map(|h| STANDARD.encode(h)).collect(),
+        proof: base64_hashes(&proof),
     }))
 }
 
@@ -309,7 +314,7 @@ async fn consistency(
     Ok(HttpResponse::Ok().json(ConsistencyProof {
         from: query.from,
         to: query.to,
-        proof: proof.iter().map(|h| STANDARD.encode(h)).collect(),
+        proof: base64_hashes(&proof),
     }))
 }
 

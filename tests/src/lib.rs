@@ -279,3 +279,19 @@ pub fn cli(args: &[&str]) -> (u8, String, String) {
         String::from_utf8_lossy(&err).into_owned(),
     )
 }
+
+/// `armsledger init` of a test ledger at `db` (root `zz-admin`, origin [`ORIGIN`]), in-process.
+pub fn cli_init(db: &Path) -> (u8, String, String) {
+    let db = db.to_str().expect("a UTF-8 path");
+    cli(&[
+        "init",
+        "--db",
+        db,
+        "--origin",
+        ORIGIN,
+        "--authority",
+        "zz-admin",
+        "--jurisdiction",
+        "ZZ",
+    ])
+}

@@ -1,23 +1,13 @@
 //! The `armsledger` command line, run in-process with the real argument parser.
 
-use armsledger_tests::cli as run;
+use armsledger_tests::{cli as run, cli_init};
 
 #[test]
 fn init_creates_a_ledger_that_verifies_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("zz.redb");
     let db_arg = db.to_str().unwrap();
-    let (code, out, err) = run(&[
-        "init",
-        "--db",
-        db_arg,
-        "--origin",
-        "armsledger.test/zz",
-        "--authority",
-        "zz-admin",
-        "--jurisdiction",
-        "ZZ",
-    ]);
+    let (code, out, err) = cli_init(&db);
     assert_eq!(code, 0, "{err}");
     let vkey_line = out
         .lines()
@@ -25,7 +15,7 @@ fn init_creates_a_ledger_that_verifies_and_refuses_to_overwrite() {
         .expect("prints the vkey");
     let vkey = vkey_line.split_whitespace().last().unwrap();
     let verifier = ledger::note::NoteVerifier::from_vkey(vkey).expect("a valid C2SP vkey");
-    assert_eq!(verifier.name(), "armsledger.test/zz");
+    assert_eq!(verifier.name(), armsledger_tests::ORIGIN);
 
     // The private keys are PKCS#8 PEM files readable only by their owner.
     let log_pem = std::fs::read_to_string(dir.path().join("log.key.pem")).unwrap();
@@ -53,7 +43,7 @@ fn init_creates_a_ledger_that_verifies_and_refuses_to_overwrite() {
     assert!(out.contains("matches --vkey"), "{out}");
     // Another log's key: the file is not the log the auditor was told about.
     let other = ledger::note::NoteVerifier::new(
-        "armsledger.test/zz",
+        armsledger_tests::ORIGIN,
         ledger::crypto::public_key_of(&ledger::crypto::generate_signing_key().unwrap()),
     )
     .unwrap();
@@ -118,19 +108,7 @@ fn serve_explains_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("zz.redb");
     let db_arg = db.to_str().unwrap();
-    assert_eq!(
-        run(&[
-            "init",
-            "--db",
-            db_arg,
-            "--origin",
-            "armsledger.test/zz",
-            "--jurisdiction",
-            "ZZ"
-        ])
-        .0,
-        0
-    );
+    assert_eq!(cli_init(&db).0, 0);
     let not_a_key = dir.path().join("notes.txt");
     std::fs::write(&not_a_key, "-----BEGIN NOTHING-----\n").unwrap();
     let (code, _, err) = run(&[

@@ -11,18 +11,7 @@ use ledger::{Ledger, LedgerConfig, SystemClock};
 fn python_reads_our_keys_and_signs_events_the_ledger_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("zz.redb");
-    let init = [
-        "init",
-        "--db",
-        db.to_str().unwrap(),
-        "--origin",
-        "armsledger.test/zz",
-        "--authority",
-        "zz-admin",
-        "--jurisdiction",
-        "ZZ",
-    ];
-    let (code, _, err) = armsledger_tests::cli(&init);
+    let (code, _, err) = armsledger_tests::cli_init(&db);
     assert_eq!(code, 0, "{err}");
 
     let event_id = EventId::new_v7().to_string();
