@@ -335,6 +335,9 @@ impl Ledger {
                     .unwrap_or_default(),
             });
         }
+        if meta.format_version < store::FORMAT_VERSION {
+            crate::projections::rebuild_database(&db)?;
+        }
         Self::start(db, signer, config, clock)
     }
 
@@ -537,6 +540,8 @@ fn write_meta(db: &redb::Database, g: &Genesis<'_>, signer: &NoteSigner) -> Resu
         txn.open_table(store::STREAM_ENTRIES)?;
         txn.open_table(store::EVENT_IDS)?;
         txn.open_table(store::CHECKPOINTS)?;
+        txn.open_table(crate::projections::PROJECTIONS)?;
+        txn.open_table(crate::projections::SERIAL_INDEX)?;
     }
     txn.commit()?;
     Ok(())

@@ -35,12 +35,14 @@
 
 pub mod catalogue;
 pub mod crypto;
+pub mod domain;
 pub mod entry;
 pub mod event;
 pub mod json;
 mod ledger;
 pub mod merkle;
 pub mod note;
+pub mod projections;
 pub mod registry;
 pub mod rejection;
 pub mod store;

@@ -11,8 +11,12 @@
 //! 3. signature encoding (`signature_malformed`, `signature_non_canonical`);
 //! 4. in the writer, against the log: idempotency (`event_id_conflict`), the signer
 //!    (`unknown_actor`, `unknown_key`, `key_revoked`), the signature itself
-//!    (`signature_invalid`), the expected version (`wrong_expected_version`), and the
-//!    rules of the event type (`invalid_payload`, `actor_not_allowed`, ...).
+//!    (`signature_invalid`), the expected version (`wrong_expected_version`), the
+//!    registry's rules for its own events (`authority_exists`, `key_exists`, ...);
+//! 5. the domain's rules for every other type, in the order of `domain`'s documentation:
+//!    the catalogue (`unknown_event_type`, `invalid_payload`, `marking_incomplete`, ...),
+//!    the stream kind, who may emit it (`actor_not_allowed`), where
+//!    (`jurisdiction_mismatch`), existence, and the state of the streams involved.
 //!
 //! A batch is all or nothing: the first rejected event rejects the batch, and the
 //! rejection says which event (`BatchRejection`).
@@ -78,6 +82,107 @@ pub enum Rejection {
         event_type: String,
         reason: String,
     },
+    #[error("{0}")]
+    Catalogue(crate::catalogue::CatalogueError),
+    #[error("{event_type} belongs on a {expected}: stream, not {stream:?}")]
+    WrongStreamKind {
+        event_type: String,
+        stream: String,
+        expected: &'static str,
+    },
+    #[error("{actor:?} acts for {jurisdiction}, but {field} is {value}")]
+    JurisdictionMismatch {
+        actor: String,
+        jurisdiction: String,
+        field: &'static str,
+        value: String,
+    },
+    #[error("stream {stream:?} already exists; {event_type} opens a new one")]
+    StreamExists { stream: String, event_type: String },
+    #[error("{0:?} is not in the log")]
+    DocumentNotFound(String),
+    #[error("weapon {0} has no marking or legacy record in the log (invariant 1)")]
+    WeaponNotMarked(String),
+    #[error("weapon {0} was destroyed: destruction is terminal")]
+    WeaponDestroyed(String),
+    #[error("weapon {weapon} is reported {status}: no transfer until it is recovered")]
+    WeaponMissing { weapon: String, status: String },
+    #[error("weapon {0} is not reported lost or stolen")]
+    WeaponNotMissing(String),
+    #[error("weapon {weapon} is in transit on consignment {consignment}")]
+    WeaponInTransit { weapon: String, consignment: String },
+    #[error("weapon {0} is already deactivated")]
+    WeaponAlreadyDeactivated(String),
+    #[error("licence {licence} is {status}, not in force")]
+    LicenceNotInForce { licence: String, status: String },
+    #[error("licence {0} is already decided")]
+    LicenceAlreadyDecided(String),
+    #[error("licence {licence} is not valid on {date}: {reason}")]
+    LicenceNotValidOnDate {
+        licence: String,
+        date: String,
+        reason: String,
+    },
+    #[error("licence {licence} does not cover the {what}: {detail}")]
+    LicenceDoesNotCover {
+        licence: String,
+        what: &'static str,
+        detail: String,
+    },
+    #[error("end-user certificate {0} is revoked")]
+    EucRevoked(String),
+    #[error(
+        "end-user certificate {euc} is not valid on {date} (issued {date_of_issue}, valid until {valid_until})"
+    )]
+    EucOutsideValidity {
+        euc: String,
+        date: String,
+        date_of_issue: String,
+        valid_until: String,
+    },
+    #[error("end-user certificate {euc} has {remaining} items left; {requested} requested")]
+    EucQuantityExceeded {
+        euc: String,
+        remaining: u64,
+        requested: u64,
+    },
+    #[error("end-user certificate {euc} serves the transaction of licence {bound}, not {other}")]
+    EucSingleTransaction {
+        euc: String,
+        bound: String,
+        other: String,
+    },
+    #[error("end-user certificate {euc} does not cover the {what}: {detail}")]
+    EucDoesNotCover {
+        euc: String,
+        what: &'static str,
+        detail: String,
+    },
+    #[error(
+        "weapon {weapon} is under the non-re-export clause of {euc}: re-export needs the consent of {exporting_state}"
+    )]
+    ReexportConsentRequired {
+        weapon: String,
+        euc: String,
+        exporting_state: String,
+    },
+    #[error("trace request {trace} is {status}")]
+    TraceNotOpen { trace: String, status: String },
+    #[error("a trace request goes to another State, not to {0}")]
+    TraceToOwnState(String),
+    #[error("entry {index} is not an earlier entry of {stream:?}")]
+    EntryNotInStream { index: u64, stream: String },
+    #[error("invalid correction of {field}: {reason}")]
+    CorrectionInvalid { field: String, reason: String },
+    #[error("consignment {consignment} is {status}; {event_type} needs it {expected}")]
+    ConsignmentStatusInvalid {
+        consignment: String,
+        status: String,
+        event_type: String,
+        expected: &'static str,
+    },
+    #[error("policy {policy} is {status}")]
+    PolicyStatusInvalid { policy: String, status: String },
     #[error("authority {0:?} is already registered")]
     AuthorityExists(String),
     #[error("authority {actor:?} already has a key {key_id:?}; key ids are never reused")]
@@ -117,6 +222,33 @@ impl Rejection {
             Rejection::WrongExpectedVersion { .. } => "wrong_expected_version",
             Rejection::InvalidPayload { .. } => "invalid_payload",
             Rejection::ActorNotAllowed { .. } => "actor_not_allowed",
+            Rejection::Catalogue(e) => e.code(),
+            Rejection::WrongStreamKind { .. } => "wrong_stream_kind",
+            Rejection::JurisdictionMismatch { .. } => "jurisdiction_mismatch",
+            Rejection::StreamExists { .. } => "stream_exists",
+            Rejection::DocumentNotFound(_) => "document_not_found",
+            Rejection::WeaponNotMarked(_) => "weapon_not_marked",
+            Rejection::WeaponDestroyed(_) => "weapon_destroyed",
+            Rejection::WeaponMissing { .. } => "weapon_missing",
+            Rejection::WeaponNotMissing(_) => "weapon_not_missing",
+            Rejection::WeaponInTransit { .. } => "weapon_in_transit",
+            Rejection::WeaponAlreadyDeactivated(_) => "weapon_already_deactivated",
+            Rejection::LicenceNotInForce { .. } => "licence_not_in_force",
+            Rejection::LicenceAlreadyDecided(_) => "licence_already_decided",
+            Rejection::LicenceNotValidOnDate { .. } => "licence_not_valid_on_date",
+            Rejection::LicenceDoesNotCover { .. } => "licence_does_not_cover",
+            Rejection::EucRevoked(_) => "euc_revoked",
+            Rejection::EucOutsideValidity { .. } => "euc_outside_validity",
+            Rejection::EucQuantityExceeded { .. } => "euc_quantity_exceeded",
+            Rejection::EucSingleTransaction { .. } => "euc_single_transaction",
+            Rejection::EucDoesNotCover { .. } => "euc_does_not_cover",
+            Rejection::ReexportConsentRequired { .. } => "reexport_consent_required",
+            Rejection::TraceNotOpen { .. } => "trace_not_open",
+            Rejection::TraceToOwnState(_) => "trace_to_own_state",
+            Rejection::EntryNotInStream { .. } => "entry_not_in_stream",
+            Rejection::CorrectionInvalid { .. } => "correction_invalid",
+            Rejection::ConsignmentStatusInvalid { .. } => "consignment_status_invalid",
+            Rejection::PolicyStatusInvalid { .. } => "policy_status_invalid",
             Rejection::AuthorityExists(_) => "authority_exists",
             Rejection::KeyExists { .. } => "key_exists",
             Rejection::GenesisRequired => "genesis_required",

@@ -13,19 +13,25 @@
 //! | `checkpoints` | tree size -> signed note | every checkpoint ever signed |
 //!
 //! A stream's head (its last version and entry) is the last `stream_entries` row of
-//! the stream: one range read, and no table to keep in step.
+//! the stream: one range read, and no table to keep in step. The projections' tables
+//! (`projections`, `serial_index`) are described in `projections`.
 //!
-//! INVARIANT: entries are only ever inserted at the next index; no row of any table is
-//! ever updated or deleted, only inserted.
+//! INVARIANT: entries are only ever inserted at the next index; no row of the log's tables
+//! above is ever updated or deleted, only inserted. Only the projections, derived data
+//! that `verify` rebuilds and compares, are rewritten.
 
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition};
 
 use crate::entry::Entry;
 use crate::merkle::{self, GenError, Hash, NodeId, NodeSource};
 
-/// The on-disk format this code writes. A file of another version is refused on open;
-/// a change of any table's layout or of the entry format bumps it.
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk format this code writes; a change of any table's layout or of the entry
+/// format bumps it. Version 2 added the projections (`projections`, `serial_index`).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest format this code still reads. `Ledger::open` upgrades a version 1 file in
+/// place by building its projections from its log; the log's tables are the same.
+pub const FORMAT_VERSION_OLDEST: u32 = 1;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
@@ -50,7 +56,7 @@ pub enum StoreError {
     #[error("the ledger file is damaged: {0}")]
     Corrupt(String),
     #[error(
-        "the ledger file has format version {found}; this build reads version {FORMAT_VERSION}"
+        "the ledger file has format version {found}; this build reads versions {FORMAT_VERSION_OLDEST} to {FORMAT_VERSION}"
     )]
     FormatVersion { found: u32 },
 }
@@ -107,6 +113,7 @@ impl From<GenError<StoreError>> for ProofRequestError {
 /// The facts fixed at genesis, read from `meta`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogMeta {
+    pub format_version: u32,
     /// The checkpoint origin, also the name of the log's note key.
     pub origin: String,
     pub log_public_key: crate::crypto::PublicKey,
@@ -125,7 +132,7 @@ pub(crate) fn read_meta(txn: &ReadTransaction) -> Result<LogMeta, StoreError> {
     let found = <[u8; 4]>::try_from(format.as_slice())
         .map(u32::from_be_bytes)
         .map_err(|_| StoreError::Corrupt("format_version is not 4 bytes".into()))?;
-    if found != FORMAT_VERSION {
+    if !(FORMAT_VERSION_OLDEST..=FORMAT_VERSION).contains(&found) {
         return Err(StoreError::FormatVersion { found });
     }
     let text = |name: &str| {
@@ -136,6 +143,7 @@ pub(crate) fn read_meta(txn: &ReadTransaction) -> Result<LogMeta, StoreError> {
         .try_into()
         .map_err(|_| StoreError::Corrupt("log public key is not 32 bytes".into()))?;
     Ok(LogMeta {
+        format_version: found,
         origin: text(META_ORIGIN)?,
         log_public_key: crate::crypto::PublicKey::from_bytes(&key)
             .map_err(|e| StoreError::Corrupt(format!("log public key: {e}")))?,
@@ -182,7 +190,7 @@ pub struct StreamHead {
 /// A consistent read-only view of the log at one moment (a redb read transaction):
 /// everything read through one reader belongs to the same tree.
 pub struct LogReader {
-    txn: ReadTransaction,
+    pub(crate) txn: ReadTransaction,
 }
 
 impl std::fmt::Debug for LogReader {

@@ -14,11 +14,12 @@ use std::sync::{Arc, mpsc};
 
 use rayon::prelude::*;
 
+use crate::catalogue::{CatalogueError, DomainEvent};
 use crate::crypto::{self, PublicKey};
 use crate::event::{EventLimits, SignedEvent};
 use crate::ledger::{AppendError, Receipt, Shared};
 use crate::merkle::Hash;
-use crate::registry::Registry;
+use crate::registry::{self, Registry};
 use crate::rejection::Rejection;
 
 pub(crate) type Reply = oneshot::Sender<Result<Vec<Receipt>, AppendError>>;
@@ -51,6 +52,9 @@ pub(crate) struct Prepared {
     /// Set when the event breaks a rule of the envelope: events built in code (not
     /// parsed from a client's bytes) are checked here, so that every stored entry parses.
     pub(crate) invalid: Option<Rejection>,
+    /// The payload read as a catalogue event (checked here, on all cores, rather than by
+    /// the single writer); None for the registry's own events.
+    pub(crate) domain: Option<Result<DomainEvent, CatalogueError>>,
 }
 
 fn prepare(registry: &Registry, limits: &EventLimits, event: SignedEvent) -> Prepared {
@@ -76,7 +80,11 @@ fn prepare(registry: &Registry, limits: &EventLimits, event: SignedEvent) -> Pre
                 .is_ok();
             (k.public_key, ok)
         });
+    let event_type = env.event_type.as_str();
+    let domain = (!registry::is_registry_event(event_type))
+        .then(|| DomainEvent::from_payload(event_type, env.type_version, &env.payload));
     Prepared {
+        domain,
         digest: event.content_digest(),
         event_json,
         checked,

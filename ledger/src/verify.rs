@@ -40,6 +40,8 @@ pub struct VerifyReport {
     pub checkpointed: u64,
     /// The log's verifier key (C2SP vkey) the checkpoints were checked against.
     pub vkey: String,
+    /// Projections rebuilt from the log and found identical to the stored ones.
+    pub views: usize,
 }
 
 /// The first thing found wrong.
@@ -183,7 +185,25 @@ pub fn verify_database(
         ));
     }
     report.vkey = verifier.to_vkey();
+    if meta.format_version >= 2 {
+        report.views = check_projections(db)?;
+    }
     Ok(report)
+}
+
+/// Rebuilds the projections from the log in memory and requires the stored ones to be
+/// the same, byte for byte. Returns how many views there are.
+fn check_projections(db: &redb::Database) -> Result<usize, VerifyFailure> {
+    let reader = store::LogReader::begin(db).map_err(store_fail)?;
+    let rebuilt = crate::projections::rebuild(&reader).map_err(store_fail)?;
+    match crate::projections::first_difference(&reader, &rebuilt.views).map_err(store_fail)? {
+        None => Ok(rebuilt.views.len()),
+        Some(stream) => Err(fail(
+            None,
+            "projection_mismatch",
+            format!("the stored projection of {stream} is not what the log folds into"),
+        )),
+    }
 }
 
 fn check_signatures(windows: mpsc::Receiver<Vec<SignatureJob>>) -> Option<(u64, String)> {
@@ -396,6 +416,7 @@ impl<'t> Scan<'t> {
             authorities: registry.len(),
             root: frontier.root(),
             vkey: String::new(),
+            views: 0,
         })
     }
 

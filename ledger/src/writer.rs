@@ -14,13 +14,17 @@ use std::time::Duration;
 
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
+use crate::catalogue::WeaponId;
 use crate::crypto;
+use crate::domain::views::View;
+use crate::domain::{self, Context, DomainError, Views};
 use crate::entry::Entry;
 use crate::event::AuthorityId;
 use crate::event::{ExpectedVersion, Timestamp};
 use crate::ledger::{AppendError, Clock, Receipt, Shared};
 use crate::merkle::{self, Frontier, Hash};
 use crate::note::{self, Checkpoint, NoteSigner};
+use crate::projections;
 use crate::registry::{self, Authority, LogPosition, Registry};
 use crate::rejection::{BatchRejection, Rejection};
 use crate::store::{self, StoreError, StreamHead};
@@ -89,6 +93,8 @@ struct Overlay {
     registry: Option<Registry>,
     /// The authorities an append changed and what they were before (append level only).
     undo: Vec<(AuthorityId, Option<Authority>)>,
+    /// Projections changed by what is staged, by stream.
+    views: HashMap<String, View>,
 }
 
 impl Writer {
@@ -191,6 +197,8 @@ impl Writer {
                 txn: &txn,
                 stream_entries: txn.open_table(store::STREAM_ENTRIES)?,
                 event_ids: txn.open_table(store::EVENT_IDS)?,
+                projections: txn.open_table(projections::PROJECTIONS)?,
+                serial_index: txn.open_table(projections::SERIAL_INDEX)?,
             };
             for (events, _) in group {
                 outcomes.push(self.stage_append(
@@ -204,6 +212,7 @@ impl Writer {
         }
         let mut frontier = self.state.frontier.clone();
         let receipts = write_entries(&txn, &staged, &recorded_at, &mut frontier)?;
+        projections::write_views(&txn, &overlay.views)?;
         let checkpoint_due = !staged.is_empty() && self.checkpoint_due(clock_ms);
         if checkpoint_due {
             self.write_checkpoint(&txn, &frontier)?;
@@ -276,7 +285,7 @@ impl Writer {
                 index,
                 recorded_at: recorded_at.clone(),
             };
-            match self.stage_event(lookup, overlay, &mut mine, prepared, &at)? {
+            match self.stage_event(lookup, overlay, &mut mine, staged, prepared, &at)? {
                 Ok(Check::InLog(receipt)) => slots.push(Slot::Duplicate(receipt)),
                 Ok(Check::StagedAt(i)) => slots.push(Slot::SameAs(i)),
                 Ok(Check::New(prev)) => {
@@ -317,6 +326,7 @@ impl Writer {
         }
         overlay.heads.extend(mine.heads);
         overlay.event_ids.extend(mine.event_ids);
+        overlay.views.extend(mine.views);
         Ok(Outcome::Staged(slots))
     }
 
@@ -326,6 +336,7 @@ impl Writer {
         lookup: &Lookup<'_>,
         overlay: &mut Overlay,
         mine: &mut Overlay,
+        staged: &[Staged<'_>],
         prepared: &Prepared,
         at: &LogPosition,
     ) -> Result<Result<Check, Rejection>, StoreError> {
@@ -405,6 +416,38 @@ impl Writer {
                 return Ok(Err(r));
             }
             mine.undo.push((subject, prior));
+        }
+        if let Some(domain_event) = &prepared.domain {
+            let domain_event = match domain_event {
+                Ok(event) => event,
+                Err(e) => return Ok(Err(Rejection::Catalogue(e.clone()))),
+            };
+            let registry = overlay.registry.as_ref().unwrap_or(&self.state.registry);
+            let Some(actor) = registry.get(&env.actor) else {
+                return Ok(Err(Rejection::UnknownActor(env.actor.to_string())));
+            };
+            let context = Context {
+                index,
+                stream: &env.stream,
+                actor: env.actor.as_str(),
+                key_id: env.key_id.as_str(),
+                actor_kind: actor.kind,
+                jurisdiction: &actor.jurisdiction,
+                occurred_at: &env.occurred_at,
+            };
+            let mut views = StagedViews {
+                lookup,
+                group: &overlay.views,
+                mine: &mut mine.views,
+                staged,
+                first_staged: self.state.next_index,
+            };
+            match domain::decide(domain_event, &context, &mut views) {
+                Ok(()) => {}
+                Err(DomainError::Rejected(r)) => return Ok(Err(r)),
+                Err(DomainError::Store(e)) => return Err(e),
+            }
+            domain::evolve(domain_event, &context, &mut views)?;
         }
         Ok(Ok(Check::New(head)))
     }
@@ -503,6 +546,68 @@ struct Lookup<'t> {
     txn: &'t WriteTransaction,
     stream_entries: redb::Table<'t, (&'static str, u64), u64>,
     event_ids: redb::Table<'t, u128, ([u8; 32], u64)>,
+    projections: redb::Table<'t, &'static str, &'static [u8]>,
+    serial_index: redb::Table<'t, (&'static str, u128), ()>,
+}
+
+/// The projections as an event being staged sees them: what its own append staged, then
+/// what the group staged, then the committed tables.
+struct StagedViews<'a, 't, 'g> {
+    lookup: &'a Lookup<'t>,
+    group: &'a HashMap<String, View>,
+    mine: &'a mut HashMap<String, View>,
+    staged: &'a [Staged<'g>],
+    first_staged: u64,
+}
+
+impl Views for StagedViews<'_, '_, '_> {
+    fn get(&mut self, stream: &str) -> Result<Option<View>, StoreError> {
+        if let Some(view) = self.mine.get(stream).or_else(|| self.group.get(stream)) {
+            return Ok(Some(view.clone()));
+        }
+        self.lookup
+            .projections
+            .get(stream)?
+            .map(|bytes| projections::decode(stream, bytes.value()))
+            .transpose()
+    }
+
+    fn put(&mut self, stream: String, view: View) {
+        self.mine.insert(stream, view);
+    }
+
+    fn serial_holders(&mut self, serial: &str) -> Result<Vec<WeaponId>, StoreError> {
+        let mut holders = projections::serial_holders(&self.lookup.serial_index, serial)?;
+        // Staged views win over the committed index: a staged weapon may have taken or
+        // left this serial.
+        let staged = self.group.iter().chain(self.mine.iter());
+        for (_, view) in staged {
+            if let View::Weapon(weapon) = view {
+                holders.retain(|id| *id != weapon.id);
+                if weapon.identity.serial_normalized.as_deref() == Some(serial) {
+                    holders.push(weapon.id);
+                }
+            }
+        }
+        Ok(holders)
+    }
+
+    fn entry_stream(&mut self, index: u64) -> Result<Option<String>, StoreError> {
+        if let Some(position) = index.checked_sub(self.first_staged) {
+            let position = usize::try_from(position).unwrap_or(usize::MAX);
+            return Ok(self
+                .staged
+                .get(position)
+                .map(|s| s.prepared.event.envelope().stream.to_string()));
+        }
+        let entries = self.lookup.txn.open_table(store::ENTRIES)?;
+        let Some(bytes) = entries.get(index)? else {
+            return Ok(None);
+        };
+        let entry = Entry::parse(bytes.value())
+            .map_err(|e| StoreError::Corrupt(format!("entry {index}: {e}")))?;
+        Ok(Some(entry.event.envelope().stream.to_string()))
+    }
 }
 
 impl Lookup<'_> {

@@ -80,8 +80,25 @@ impl Signer {
             .sign(&self.key)
     }
 
-    /// A marking of a new weapon (payload illustrative; the domain types it later).
+    /// The first record of weapon `n`: a State marking of one of its holdings (ITI 8(d)),
+    /// which any State authority of the test jurisdiction may record. The log's own tests
+    /// use it as their everyday event.
     pub fn weapon_marked(&self, n: u64) -> SignedEvent {
+        let weapon = uuid_from(n);
+        self.event(
+            &format!("weapon:{weapon}"),
+            ExpectedVersion::NoStream,
+            "WeaponStateMarked",
+            object(&[
+                ("state", Json::str(JURISDICTION)),
+                ("holder", Json::str("Federal Police, central armoury")),
+                ("marks", marks(&format!("BE-POL-{n:08}"))),
+            ]),
+        )
+    }
+
+    /// A manufacture marking of weapon `n` (ITI 8(a)) by a Belgian manufacturer.
+    pub fn manufacture_marked(&self, n: u64) -> SignedEvent {
         let weapon = uuid_from(n);
         self.event(
             &format!("weapon:{weapon}"),
@@ -89,14 +106,48 @@ impl Signer {
             "WeaponMarked",
             object(&[
                 ("manufacturer", Json::str("Fabrique Nationale Herstal")),
-                ("country_of_manufacture", Json::str("BE")),
+                ("country_of_manufacture", Json::str(JURISDICTION)),
                 ("serial_number", Json::str(format!("FN-{n:08}"))),
                 ("model", Json::str("FAL")),
                 ("calibre", Json::str("7.62x51mm")),
+                ("category", Json::str("rifles_and_carbines")),
                 ("year_of_manufacture", Json::Int(1985)),
+                ("marks", marks(&format!("FN-{n:08}"))),
             ]),
         )
     }
+}
+
+/// The State every test authority acts for, unless a test says otherwise.
+pub const JURISDICTION: &str = "BE";
+
+/// One mark on the frame.
+pub fn marks(text: &str) -> Json {
+    Json::Array(vec![Json::Object(object(&[
+        ("component", Json::str("frame")),
+        ("text", Json::str(text)),
+    ]))])
+}
+
+/// The payload of a WeaponReportedLost.
+pub fn lost_report() -> Object {
+    object(&[
+        ("reported_by", Json::str("Armoury officer")),
+        ("place", Json::str("Brussels")),
+        (
+            "circumstances",
+            Json::str("Missing at the yearly inventory"),
+        ),
+    ])
+}
+
+/// The payload of a WeaponReportedStolen.
+pub fn stolen_report() -> Object {
+    object(&[
+        ("reported_by", Json::str("Armoury officer")),
+        ("place", Json::str("Brussels")),
+        ("circumstances", Json::str("Armoury broken into at night")),
+    ])
 }
 
 /// A lowercase UUID derived from a number (stable stream names in tests).
@@ -154,7 +205,7 @@ pub fn create_ledger(path: &Path, config: LedgerConfig, clock: Arc<dyn Clock>) -
             log_key: log_key(),
             root_authority: root.actor.clone(),
             root_name: "Test ledger administration".into(),
-            jurisdiction: "ZZ".into(),
+            jurisdiction: JURISDICTION.into(),
             root_key_id: root.key_id.clone(),
             root_key: &root.key,
             occurred_at: Timestamp::parse("2026-11-27T09:00:00Z").expect("time"),
@@ -199,7 +250,14 @@ pub fn registration(
 pub fn register(ledger: &Ledger, id: &str, kind: &str, seed: u64) -> Signer {
     let key = test_key(seed);
     ledger
-        .append(registration(&root_signer(), id, kind, "ZZ", "k1", &key))
+        .append(registration(
+            &root_signer(),
+            id,
+            kind,
+            JURISDICTION,
+            "k1",
+            &key,
+        ))
         .expect("register test authority");
     Signer::new(id, "k1", key)
 }
@@ -218,7 +276,11 @@ pub fn build_sample_ledger(path: &Path) {
         let stream = marked.envelope().stream.to_string();
         ledger.append(marked).expect("append");
         if n % 3 == 0 {
-            let import = object(&[("country_of_import", Json::str("ZZ"))]);
+            let import = object(&[
+                ("country_of_import", Json::str(JURISDICTION)),
+                ("temporary_import", Json::Bool(false)),
+                ("marks", marks(&format!("BE {n}"))),
+            ]);
             ledger
                 .append(customs.event(
                     &stream,
@@ -292,6 +354,6 @@ pub fn cli_init(db: &Path) -> (u8, String, String) {
         "--authority",
         "zz-admin",
         "--jurisdiction",
-        "ZZ",
+        "BE",
     ])
 }

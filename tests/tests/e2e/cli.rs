@@ -61,7 +61,7 @@ fn init_creates_a_ledger_that_verifies_and_refuses_to_overwrite() {
         "--origin",
         "armsledger.test/zz",
         "--jurisdiction",
-        "ZZ",
+        "BE",
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("already exists"), "{err}");

@@ -26,10 +26,27 @@ fn the_format_1_golden_ledger_opens_verifies_and_grows() {
     assert_eq!(reader.meta().unwrap().origin, ORIGIN);
     drop(reader);
 
+    // Opening upgrades it to the current format: its projections are built from its log.
+    // Its test authorities act for "ZZ", which is no State: new appends must name real
+    // ones, and the administrator may still register them.
     let ledger = open_ledger(&path);
-    let police_k2 = Signer::new("zz-police", "k2", test_key(11));
-    let receipt = ledger.append(police_k2.weapon_marked(5000)).unwrap();
+    let receipt = ledger
+        .append(registration(
+            &root_signer(),
+            "be-customs",
+            "customs",
+            JURISDICTION,
+            "k1",
+            &test_key(60),
+        ))
+        .unwrap();
     assert_eq!(receipt.index, 85);
     ledger.close();
-    assert_eq!(ledger::verify::verify_file(&path).unwrap().entries, 86);
+    let report = ledger::verify::verify_file(&path).unwrap();
+    assert_eq!((report.entries, report.authorities), (86, 4));
+    let reader = ledger::store::LogReader::open_file(&path).unwrap();
+    assert_eq!(
+        reader.meta().unwrap().format_version,
+        ledger::store::FORMAT_VERSION
+    );
 }

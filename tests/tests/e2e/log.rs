@@ -88,7 +88,7 @@ fn appends_chain_streams_and_store_entries_byte_exact() {
             &stream,
             ExpectedVersion::Exact(0),
             "WeaponReportedLost",
-            Default::default(),
+            lost_report(),
         ))
         .unwrap();
     let r2 = f
@@ -97,7 +97,10 @@ fn appends_chain_streams_and_store_entries_byte_exact() {
             &stream,
             ExpectedVersion::Any,
             "WeaponRecovered",
-            Default::default(),
+            object(&[
+                ("place", Json::str("Antwerp")),
+                ("circumstances", Json::str("Found in a car during a check")),
+            ]),
         ))
         .unwrap();
     assert_eq!((r0.index, r1.index, r2.index), (2, 3, 4));
@@ -146,14 +149,14 @@ fn expected_version_is_enforced() {
         &stream,
         ExpectedVersion::Exact(5),
         "WeaponReportedLost",
-        Default::default(),
+        lost_report(),
     );
     assert_eq!(code(f.ledger.append(stale)), "wrong_expected_version");
     let missing = police.event(
         &format!("weapon:{}", uuid_from(99)),
         ExpectedVersion::Exact(0),
         "WeaponReportedLost",
-        Default::default(),
+        lost_report(),
     );
     assert_eq!(code(f.ledger.append(missing)), "wrong_expected_version");
     assert_eq!(f.size(), 3);
@@ -398,7 +401,7 @@ fn keys_rotate_and_revoke_by_events_and_old_entries_still_verify() {
             &police,
             "zz-other",
             "police",
-            "ZZ",
+            JURISDICTION,
             "k1",
             &test_key(40)
         ))),
@@ -417,7 +420,7 @@ fn a_batch_is_all_or_nothing() {
         &format!("weapon:{}", uuid_from(50)),
         ExpectedVersion::Exact(3),
         "WeaponReportedLost",
-        Default::default(),
+        lost_report(),
     );
     let err = f
         .ledger
@@ -438,7 +441,7 @@ fn a_batch_is_all_or_nothing() {
         &stream,
         ExpectedVersion::Exact(0),
         "WeaponReportedLost",
-        Default::default(),
+        lost_report(),
     );
     let receipts = f.ledger.append_batch(vec![marked, next]).unwrap();
     assert_eq!(
@@ -617,7 +620,7 @@ fn a_reopened_ledger_continues_where_it_stopped() {
             &stream,
             ExpectedVersion::Exact(0),
             "WeaponReportedStolen",
-            Default::default(),
+            stolen_report(),
         ))
         .unwrap();
     assert_eq!((r.index, r.stream_version), (3, 1));
@@ -852,8 +855,8 @@ fn events_built_in_code_are_held_to_the_same_rules() {
 fn a_rejected_batch_of_registrations_changes_no_authority() {
     let f = fixture();
     let root = root_signer();
-    let a = registration(&root, "zz-a", "police", "ZZ", "k1", &test_key(50));
-    let b = registration(&root, "zz-b", "customs", "ZZ", "k1", &test_key(51));
+    let a = registration(&root, "zz-a", "police", JURISDICTION, "k1", &test_key(50));
+    let b = registration(&root, "zz-b", "customs", JURISDICTION, "k1", &test_key(51));
     let bad = root.event(
         &format!("weapon:{}", uuid_from(1)),
         ExpectedVersion::Exact(9),

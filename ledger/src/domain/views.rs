@@ -1,0 +1,393 @@
+//! The projections: what the log says of one weapon, licence, certificate, consignment,
+//! trace request or policy, folded from its events (and from the events of other streams
+//! that concern it, such as a consignment that carries a weapon).
+//!
+//! Each view is keyed by its stream name and stored as JSON in the `projections` table,
+//! written in the same redb transaction as the entries that changed it. They are derived
+//! data: `rebuild` folds the whole log again and must get the same bytes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::{
+    AlternativeCode, EndUser, GoodsLine, LicenceDecision, MarkComponent, Organisation,
+    TraceResponseKind, WeaponId,
+};
+use crate::values::{Calibre, CountryCode, Date, ManufactureYear, SalwCategory};
+
+/// One projection, tagged by its kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "view", rename_all = "snake_case")]
+pub enum View {
+    Weapon(Box<WeaponView>),
+    Licence(Box<LicenceView>),
+    Euc(Box<EucView>),
+    Consignment(Box<ConsignmentView>),
+    Trace(Box<TraceView>),
+    Policy(Box<PolicyView>),
+}
+
+/// Where a weapon stands. Changes only by events; `destroyed` is terminal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeaponStatus {
+    /// Recorded and in lawful custody.
+    Active,
+    Lost,
+    Stolen,
+    /// Taken by an authority: seized, found or surrendered (which one is in the history).
+    Seized,
+    Found,
+    Surrendered,
+    /// Forfeited by order; held by the State.
+    Confiscated,
+    /// On a consignment between dispatch and import.
+    InTransit,
+    Deactivated,
+    Destroyed,
+}
+
+impl WeaponStatus {
+    /// Lost or stolen: no transfer until it is recovered (DOMAIN.md invariant 2).
+    pub fn is_missing(self) -> bool {
+        matches!(self, Self::Lost | Self::Stolen)
+    }
+}
+
+/// The identity of a weapon as its records give it; corrections update it, and the
+/// original stays in the history.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_of_manufacture: Option<CountryCode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<String>,
+    /// The search form of `serial_number` (values::normalize_query).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial_normalized: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alternative_code: Option<AlternativeCode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calibre: Option<Calibre>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<SalwCategory>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub year_of_manufacture: Option<ManufactureYear>,
+}
+
+/// How a mark came to be recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkOrigin {
+    Manufacture,
+    Import,
+    State,
+    CivilianTransfer,
+    Legacy,
+    Restored,
+    Deactivation,
+}
+
+/// One mark on a weapon, with the entry that recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkRecord {
+    pub component: MarkComponent,
+    pub text: String,
+    pub origin: MarkOrigin,
+    pub index: u64,
+}
+
+/// Something the law asks of whoever holds the weapon next.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Obligation {
+    /// `mark_or_destroy`: a seized, found or surrendered weapon is marked and recorded, or
+    /// destroyed (ITI 9); the deadline is the State's policy.
+    pub kind: String,
+    pub since: Date,
+    pub index: u64,
+}
+
+/// A weapon that came in under an end-user certificate with a non-re-export clause: it
+/// leaves the importing State again only with the exporting State's consent (invariant 5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReexportRestriction {
+    pub exporting_state: CountryCode,
+    pub importing_state: CountryCode,
+    pub euc: String,
+}
+
+/// A later entry that corrects an earlier one of the same stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorrectionRecord {
+    pub corrected_index: u64,
+    pub index: u64,
+    pub fields: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeaponView {
+    pub id: WeaponId,
+    pub status: WeaponStatus,
+    pub identity: Identity,
+    pub marks: Vec<MarkRecord>,
+    /// The last recorded holder (a name as the records give it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+    /// The State the weapon is in, as far as the log knows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<CountryCode>,
+    /// True once any mark was recorded as obliterated and not yet restored.
+    pub marks_obliterated: bool,
+    pub obligations: Vec<Obligation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reexport_restriction: Option<ReexportRestriction>,
+    /// The consignment it travels on, while in transit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consignment: Option<String>,
+    pub corrections: Vec<CorrectionRecord>,
+    /// Other weapons with the same manufacturer and serial number: a warning, never a
+    /// rejection (serials are not unique).
+    pub duplicate_serial_of: Vec<WeaponId>,
+    /// Records an authority linked as the same physical weapon (or one that reappeared).
+    pub linked: Vec<WeaponId>,
+    pub first_index: u64,
+    pub last_index: u64,
+}
+
+/// What kind of document a licence stream holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenceKind {
+    Export,
+    Import,
+    /// A denial notified by another State (EU Common Position art. 4): a record, not a
+    /// licence.
+    DenialNotice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenceStatus {
+    Applied,
+    Granted,
+    Denied,
+    Suspended,
+    Revoked,
+    Notified,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenceView {
+    pub number: String,
+    pub kind: LicenceKind,
+    pub status: LicenceStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<LicenceDecision>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exporter: Option<Organisation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exporting_country: Option<CountryCode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub importing_country: Option<CountryCode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_user: Option<EndUser>,
+    pub goods: Vec<GoodsLine>,
+    pub transit_countries: Vec<CountryCode>,
+    /// Transit States that recorded their no-objection.
+    pub transit_no_objections: Vec<CountryCode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub euc: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Date>,
+    /// The date the decision was taken (the decision event's `occurred_at`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_on: Option<Date>,
+    pub conditions: Vec<String>,
+    /// Items shipped under the licence so far, over all consignments.
+    pub quantity_shipped: u64,
+    pub consignments: Vec<String>,
+    /// The authority that decided or issued it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_by: Option<String>,
+    pub first_index: u64,
+    pub last_index: u64,
+}
+
+impl LicenceView {
+    /// Items the licence covers: the sum of its goods lines.
+    pub fn quantity_licensed(&self) -> u64 {
+        self.goods.iter().map(|line| u64::from(line.quantity)).sum()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EucStatus {
+    Issued,
+    Verified,
+    VerificationFailed,
+    Revoked,
+}
+
+/// One use of a certificate: a shipment under it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EucUse {
+    pub consignment: String,
+    pub quantity: u32,
+    pub index: u64,
+    pub on: Date,
+}
+
+/// A consent of the exporting State to re-export (invariant 5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReexportConsent {
+    pub consenting_state: CountryCode,
+    pub reexporting_state: CountryCode,
+    pub new_destination_country: CountryCode,
+    pub weapons: Vec<WeaponId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Date>,
+    pub index: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EucView {
+    pub number: String,
+    pub status: EucStatus,
+    pub issuing_state: CountryCode,
+    /// The authority whose key signed the certificate, and the key.
+    pub issued_by: String,
+    pub signed_with_key: String,
+    pub signatory: String,
+    pub exporter: Organisation,
+    pub end_user: EndUser,
+    pub final_destination_country: CountryCode,
+    pub goods: Vec<GoodsLine>,
+    pub date_of_issue: Date,
+    pub valid_until: Date,
+    pub non_reexport_clause: bool,
+    pub dvc_undertaking: bool,
+    pub government_authenticated: bool,
+    /// The export licence of the one transaction the certificate serves, once used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_licence: Option<String>,
+    pub uses: Vec<EucUse>,
+    pub quantity_used: u64,
+    /// Consignments under it whose delivery the importing State verified.
+    pub deliveries_verified: Vec<String>,
+    pub verifications: Vec<u64>,
+    pub failed_verifications: Vec<u64>,
+    pub reexport_consents: Vec<ReexportConsent>,
+    pub reexport_denials: Vec<u64>,
+    pub first_index: u64,
+    pub last_index: u64,
+}
+
+impl EucView {
+    pub fn quantity_certified(&self) -> u64 {
+        self.goods.iter().map(|line| u64::from(line.quantity)).sum()
+    }
+
+    pub fn quantity_remaining(&self) -> u64 {
+        self.quantity_certified().saturating_sub(self.quantity_used)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsignmentStatus {
+    Dispatched,
+    Imported,
+    DeliveryVerified,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsignmentView {
+    pub number: String,
+    pub status: ConsignmentStatus,
+    pub export_licence: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub euc: Option<String>,
+    pub exporting_country: CountryCode,
+    pub destination_country: CountryCode,
+    pub exporter: Organisation,
+    pub consignee: Organisation,
+    pub weapons: Vec<WeaponId>,
+    pub goods: Vec<GoodsLine>,
+    pub quantity: u64,
+    pub transit_countries: Vec<CountryCode>,
+    pub transits_recorded: Vec<CountryCode>,
+    pub dispatched_on: Date,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported_on: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_verified_on: Option<Date>,
+    /// Discrepancies the delivery verification certificate recorded.
+    pub discrepancies: u32,
+    pub post_shipment_verifications: Vec<u64>,
+    pub first_index: u64,
+    pub last_index: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceStatus {
+    Open,
+    Acknowledged,
+    Responded,
+    Closed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceView {
+    pub id: String,
+    pub status: TraceStatus,
+    pub requesting_state: CountryCode,
+    pub requested_state: CountryCode,
+    /// States the request was forwarded to: they may answer too.
+    pub forwarded_to: Vec<CountryCode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weapon: Option<WeaponId>,
+    pub requested_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub responded_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_deadline: Option<Date>,
+    pub responses: Vec<TraceResponseKind>,
+    pub first_index: u64,
+    pub last_index: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyStatus {
+    Installed,
+    Active,
+    Retired,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyView {
+    pub id: String,
+    pub status: PolicyStatus,
+    pub name: String,
+    pub jurisdiction: CountryCode,
+    pub version: u32,
+    pub module_sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_sha256: Option<String>,
+    pub governs: Vec<String>,
+    pub first_index: u64,
+    pub last_index: u64,
+}

@@ -1,0 +1,354 @@
+//! The projections on disk: the views of `domain::views` in the `projections` table and the
+//! serial-number index beside them, written by the writer in the same transaction as the
+//! entries, rebuilt from the log alone by [`rebuild`], and read through [`LogReader`].
+//!
+//! | table | key -> value | what |
+//! |---|---|---|
+//! | `projections` | stream -> JSON of its view | weapon, licence, euc, consignment, trace, policy |
+//! | `serial_index` | (serial search form, weapon id) -> () | exact and prefix search |
+//!
+//! Unlike the log's tables, these rows are rewritten: they are derived data. `verify`
+//! rebuilds them in memory and requires the stored ones to be identical.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
+
+use crate::catalogue::{DomainEvent, WeaponId};
+use crate::domain::views::View;
+use crate::domain::{self, Context, Views};
+use crate::entry::Entry;
+use crate::registry::{self, Registry};
+use crate::store::{LogReader, StoreError};
+
+pub(crate) const PROJECTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("projections");
+pub(crate) const SERIAL_INDEX: TableDefinition<(&str, u128), ()> =
+    TableDefinition::new("serial_index");
+
+/// Views by stream name, sorted so that writing and comparing them is deterministic.
+pub type ViewMap = BTreeMap<String, View>;
+
+pub(crate) fn encode(view: &View) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(view).map_err(|e| StoreError::Corrupt(format!("encoding a view: {e}")))
+}
+
+pub(crate) fn decode(stream: &str, bytes: &[u8]) -> Result<View, StoreError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| StoreError::Corrupt(format!("projection of {stream}: {e}")))
+}
+
+fn serial_of(view: &View) -> Option<(&str, WeaponId)> {
+    match view {
+        View::Weapon(weapon) => weapon
+            .identity
+            .serial_normalized
+            .as_deref()
+            .map(|serial| (serial, weapon.id)),
+        _ => None,
+    }
+}
+
+/// Writes changed views and keeps the serial index in step with them.
+pub(crate) fn write_views<'v>(
+    txn: &WriteTransaction,
+    views: impl IntoIterator<Item = (&'v String, &'v View)>,
+) -> Result<(), StoreError> {
+    let mut table = txn.open_table(PROJECTIONS)?;
+    let mut serials = txn.open_table(SERIAL_INDEX)?;
+    for (stream, view) in views {
+        let bytes = encode(view)?;
+        let old = table.insert(stream.as_str(), bytes.as_slice())?;
+        let old = old.map(|o| decode(stream, o.value())).transpose()?;
+        let before = old.as_ref().and_then(serial_of);
+        let after = serial_of(view);
+        if before != after {
+            if let Some((serial, id)) = before {
+                serials.remove((serial, id.as_uuid().as_u128()))?;
+            }
+            if let Some((serial, id)) = after {
+                serials.insert((serial, id.as_uuid().as_u128()), ())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Weapons whose serial has exactly this search form, from the committed index.
+pub(crate) fn serial_holders(
+    table: &impl ReadableTable<(&'static str, u128), ()>,
+    serial: &str,
+) -> Result<Vec<WeaponId>, StoreError> {
+    let mut out = Vec::new();
+    for row in table.range((serial, 0)..=(serial, u128::MAX))? {
+        let id = row?.0.value().1;
+        out.extend(WeaponId::parse(&uuid::Uuid::from_u128(id).hyphenated().to_string()).ok());
+    }
+    Ok(out)
+}
+
+/// Views held in memory: what `rebuild` folds into, and what deciders' tests run on.
+#[derive(Debug, Default)]
+pub struct MemoryViews {
+    pub views: ViewMap,
+    serials: HashMap<String, Vec<WeaponId>>,
+}
+
+impl MemoryViews {
+    pub fn into_views(self) -> ViewMap {
+        self.views
+    }
+}
+
+impl Views for MemoryViews {
+    fn get(&mut self, stream: &str) -> Result<Option<View>, StoreError> {
+        Ok(self.views.get(stream).cloned())
+    }
+
+    fn put(&mut self, stream: String, view: View) {
+        let before = self
+            .views
+            .get(&stream)
+            .and_then(serial_of)
+            .map(|(s, id)| (s.to_owned(), id));
+        if let Some((serial, id)) = serial_of(&view)
+            && before.as_ref().map(|(s, _)| s.as_str()) != Some(serial)
+        {
+            self.serials.entry(serial.to_owned()).or_default().push(id);
+        }
+        if let Some((serial, id)) = before
+            && serial_of(&view).map(|(s, _)| s) != Some(serial.as_str())
+            && let Some(holders) = self.serials.get_mut(&serial)
+        {
+            holders.retain(|holder| *holder != id);
+        }
+        self.views.insert(stream, view);
+    }
+
+    fn serial_holders(&mut self, serial: &str) -> Result<Vec<WeaponId>, StoreError> {
+        Ok(self.serials.get(serial).cloned().unwrap_or_default())
+    }
+
+    fn entry_stream(&mut self, _index: u64) -> Result<Option<String>, StoreError> {
+        // Only deciders ask, and a rebuild runs no decider.
+        Ok(None)
+    }
+}
+
+/// What a rebuild found.
+#[derive(Debug, Default)]
+pub struct Rebuilt {
+    pub views: ViewMap,
+    /// Entries folded into the views.
+    pub applied: u64,
+    /// Entries whose payload this build's catalogue cannot read (written under older rules,
+    /// or by a log without the domain): kept in the log, left out of the views.
+    pub uninterpreted: Vec<u64>,
+}
+
+/// One entry decoded for folding.
+struct Decoded {
+    index: u64,
+    entry: Entry,
+    event: Option<DomainEvent>,
+}
+
+/// Entries decoded per parallel chunk: large enough to keep both cores busy, small enough
+/// to bound memory on a log of billions.
+const REBUILD_CHUNK: u64 = 8192;
+
+/// Folds the whole log into views: decoding in parallel, then `domain::evolve` in log
+/// order. Runs no decider: the log's facts are not judged again.
+pub fn rebuild(reader: &LogReader) -> Result<Rebuilt, StoreError> {
+    let registry = crate::ledger::replay_registry(reader)?;
+    let size = reader.tree_size()?;
+    let mut memory = MemoryViews::default();
+    let mut rebuilt = Rebuilt::default();
+    let mut from = 0;
+    while from < size {
+        let limit = usize::try_from(REBUILD_CHUNK.min(size - from)).unwrap_or(usize::MAX);
+        let chunk = reader.entries_bytes(from, limit)?;
+        let decoded: Vec<Decoded> = chunk
+            .par_iter()
+            .enumerate()
+            .map(|(offset, bytes)| decode_entry(from + offset as u64, bytes))
+            .collect::<Result<_, _>>()?;
+        for item in decoded {
+            match item.event {
+                Some(event) => {
+                    fold(&registry, &item.entry, &event, &mut memory)?;
+                    rebuilt.applied += 1;
+                }
+                None if registry::is_registry_event(
+                    item.entry.event.envelope().event_type.as_str(),
+                ) => {}
+                None => rebuilt.uninterpreted.push(item.index),
+            }
+        }
+        from += limit as u64;
+    }
+    rebuilt.views = memory.into_views();
+    Ok(rebuilt)
+}
+
+fn decode_entry(index: u64, bytes: &[u8]) -> Result<Decoded, StoreError> {
+    let entry =
+        Entry::parse(bytes).map_err(|e| StoreError::Corrupt(format!("entry {index}: {e}")))?;
+    let envelope = entry.event.envelope();
+    let event = DomainEvent::from_payload(
+        envelope.event_type.as_str(),
+        envelope.type_version,
+        &envelope.payload,
+    )
+    .ok();
+    Ok(Decoded {
+        index,
+        entry,
+        event,
+    })
+}
+
+fn fold(
+    registry: &Registry,
+    entry: &Entry,
+    event: &DomainEvent,
+    views: &mut dyn Views,
+) -> Result<(), StoreError> {
+    let envelope = entry.event.envelope();
+    let Some(actor) = registry.get(&envelope.actor) else {
+        return Err(StoreError::Corrupt(format!(
+            "entry {} names unregistered actor {}",
+            entry.index, envelope.actor
+        )));
+    };
+    let context = Context {
+        index: entry.index,
+        stream: &envelope.stream,
+        actor: envelope.actor.as_str(),
+        key_id: envelope.key_id.as_str(),
+        actor_kind: actor.kind,
+        jurisdiction: &actor.jurisdiction,
+        occurred_at: &envelope.occurred_at,
+    };
+    domain::evolve(event, &context, views)
+}
+
+/// Rebuilds the stored projections of a ledger that is not open from its log, in one
+/// transaction, and marks the file as the current format (this is how a version 1 file is
+/// upgraded). Returns what the rebuild found.
+pub fn rebuild_database(db: &redb::Database) -> Result<Rebuilt, StoreError> {
+    let reader = LogReader::begin(db)?;
+    let rebuilt = rebuild(&reader)?;
+    drop(reader);
+    let txn = db.begin_write()?;
+    replace_all(&txn, &rebuilt.views)?;
+    txn.open_table(crate::store::META)?.insert(
+        crate::store::META_FORMAT,
+        crate::store::FORMAT_VERSION.to_be_bytes().as_slice(),
+    )?;
+    txn.commit()?;
+    Ok(rebuilt)
+}
+
+/// Rebuilds the projections of the ledger file at `path` (which no process has open).
+pub fn rebuild_file(path: &std::path::Path) -> Result<Rebuilt, StoreError> {
+    rebuild_database(&redb::Database::open(path)?)
+}
+
+/// Replaces the stored projections with `views` in one transaction.
+pub(crate) fn replace_all(txn: &WriteTransaction, views: &ViewMap) -> Result<(), StoreError> {
+    txn.delete_table(PROJECTIONS)?;
+    txn.delete_table(SERIAL_INDEX)?;
+    let mut table = txn.open_table(PROJECTIONS)?;
+    let mut serials = txn.open_table(SERIAL_INDEX)?;
+    for (stream, view) in views {
+        table.insert(stream.as_str(), encode(view)?.as_slice())?;
+        if let Some((serial, id)) = serial_of(view) {
+            serials.insert((serial, id.as_uuid().as_u128()), ())?;
+        }
+    }
+    Ok(())
+}
+
+/// Where the stored projections differ from `expected`: the first stream that differs.
+pub(crate) fn first_difference(
+    reader: &LogReader,
+    expected: &ViewMap,
+) -> Result<Option<String>, StoreError> {
+    let table = reader.txn.open_table(PROJECTIONS)?;
+    let mut stored = table.iter()?;
+    let mut wanted = expected.iter();
+    loop {
+        match (stored.next().transpose()?, wanted.next()) {
+            (None, None) => break,
+            (Some((stream, _)), None) => return Ok(Some(stream.value().to_owned())),
+            (None, Some((stream, _))) => return Ok(Some(stream.clone())),
+            (Some((stream, bytes)), Some((name, view))) => {
+                if stream.value() != name.as_str() {
+                    return Ok(Some(name.min(&stream.value().to_owned()).clone()));
+                }
+                if bytes.value() != encode(view)?.as_slice() {
+                    return Ok(Some(name.clone()));
+                }
+            }
+        }
+    }
+    let serials = reader.txn.open_table(SERIAL_INDEX)?;
+    let mut count = 0_usize;
+    for row in serials.iter()? {
+        let (key, _) = row?;
+        let (serial, id) = key.value();
+        let id = uuid::Uuid::from_u128(id).hyphenated().to_string();
+        let matches = expected
+            .get(&format!("weapon:{id}"))
+            .and_then(serial_of)
+            .is_some_and(|(s, _)| s == serial);
+        if !matches {
+            return Ok(Some(format!("serial_index row ({serial}, {id})")));
+        }
+        count += 1;
+    }
+    let indexed = expected.values().filter(|v| serial_of(v).is_some()).count();
+    if count != indexed {
+        return Ok(Some(format!(
+            "serial_index has {count} rows, {indexed} expected"
+        )));
+    }
+    Ok(None)
+}
+
+impl LogReader {
+    /// The projection of one stream.
+    pub fn view(&self, stream: &str) -> Result<Option<View>, StoreError> {
+        let table = self.txn.open_table(PROJECTIONS)?;
+        table
+            .get(stream)?
+            .map(|bytes| decode(stream, bytes.value()))
+            .transpose()
+    }
+
+    /// Every projection whose stream starts with `prefix` (`"trace:"`...), from the stream
+    /// after `after` on, at most `limit`.
+    pub fn views_with_prefix(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, View)>, StoreError> {
+        let table = self.txn.open_table(PROJECTIONS)?;
+        let mut out = Vec::new();
+        let start = after.unwrap_or(prefix);
+        for row in table.range(start..)? {
+            let (stream, bytes) = row?;
+            let stream = stream.value();
+            if !stream.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            if Some(stream) == after {
+                continue;
+            }
+            out.push((stream.to_owned(), decode(stream, bytes.value())?));
+        }
+        Ok(out)
+    }
+}
