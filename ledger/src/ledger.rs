@@ -282,8 +282,8 @@ impl Ledger {
             recorded_at: Timestamp::from_unix_millis(clock.now_unix_millis())
                 .ok_or_else(|| OpenError::Genesis("the clock is out of range".into()))?,
         };
-        Registry::default()
-            .apply_genesis(&event, &at)
+        crate::domain::check_registry_event(&event)
+            .and_then(|()| Registry::default().apply_genesis(&event, &at))
             .map_err(|r| OpenError::Genesis(format!("the genesis event is invalid: {r}")))?;
         if path.exists() {
             return Err(OpenError::Genesis(format!(
@@ -542,6 +542,7 @@ fn write_meta(db: &redb::Database, g: &Genesis<'_>, signer: &NoteSigner) -> Resu
         txn.open_table(store::CHECKPOINTS)?;
         txn.open_table(crate::projections::PROJECTIONS)?;
         txn.open_table(crate::projections::SERIAL_INDEX)?;
+        txn.open_table(crate::projections::SERIAL_SUFFIXES)?;
     }
     txn.commit()?;
     Ok(())

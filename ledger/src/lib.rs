@@ -20,11 +20,11 @@
 //! let dir = tempfile::tempdir()?;
 //! let root_key = crypto::generate_signing_key()?;
 //! let log = Ledger::create(&dir.path().join("ledger.redb"), Genesis {
-//!     origin: "armsledger.example/zz".into(),
+//!     origin: "armsledger.example/be".into(),
 //!     log_key: crypto::generate_signing_key()?,
-//!     root_authority: AuthorityId::parse("zz-admin")?,
+//!     root_authority: AuthorityId::parse("be-admin")?,
 //!     root_name: "Ledger administration".into(),
-//!     jurisdiction: "ZZ".into(),
+//!     jurisdiction: "BE".into(),
 //!     root_key_id: KeyId::parse("k1")?,
 //!     root_key: &root_key,
 //!     occurred_at: Timestamp::parse("2026-11-27T10:00:00Z").map_err(anyhow::Error::msg)?,
@@ -45,6 +45,7 @@ pub mod note;
 pub mod projections;
 pub mod registry;
 pub mod rejection;
+pub mod search;
 pub mod store;
 pub mod values;
 mod verifier;

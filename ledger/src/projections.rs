@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | `projections` | stream -> JSON of its view | weapon, licence, euc, consignment, trace, policy |
 //! | `serial_index` | (serial search form, weapon id) -> () | exact and prefix search |
+//! | `serial_suffixes` | (suffix of the search form, weapon id) -> () | suffix and substring search (`search`) |
 //!
 //! Unlike the log's tables, these rows are rewritten: they are derived data. `verify`
 //! rebuilds them in memory and requires the stored ones to be identical.
@@ -25,6 +26,8 @@ use crate::store::{LogReader, StoreError};
 pub(crate) const PROJECTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("projections");
 pub(crate) const SERIAL_INDEX: TableDefinition<(&str, u128), ()> =
     TableDefinition::new("serial_index");
+pub(crate) const SERIAL_SUFFIXES: TableDefinition<(&str, u128), ()> =
+    TableDefinition::new("serial_suffixes");
 
 /// Views by stream name, sorted so that writing and comparing them is deterministic.
 pub type ViewMap = BTreeMap<String, View>;
@@ -56,6 +59,7 @@ pub(crate) fn write_views<'v>(
 ) -> Result<(), StoreError> {
     let mut table = txn.open_table(PROJECTIONS)?;
     let mut serials = txn.open_table(SERIAL_INDEX)?;
+    let mut suffixes = txn.open_table(SERIAL_SUFFIXES)?;
     for (stream, view) in views {
         let bytes = encode(view)?;
         let old = table.insert(stream.as_str(), bytes.as_slice())?;
@@ -64,10 +68,18 @@ pub(crate) fn write_views<'v>(
         let after = serial_of(view);
         if before != after {
             if let Some((serial, id)) = before {
-                serials.remove((serial, id.as_uuid().as_u128()))?;
+                let id = id.as_uuid().as_u128();
+                serials.remove((serial, id))?;
+                for suffix in crate::search::indexed_suffixes(serial) {
+                    suffixes.remove((suffix, id))?;
+                }
             }
             if let Some((serial, id)) = after {
-                serials.insert((serial, id.as_uuid().as_u128()), ())?;
+                let id = id.as_uuid().as_u128();
+                serials.insert((serial, id), ())?;
+                for suffix in crate::search::indexed_suffixes(serial) {
+                    suffixes.insert((suffix, id), ())?;
+                }
             }
         }
     }
@@ -259,12 +271,18 @@ pub fn rebuild_file(path: &std::path::Path) -> Result<Rebuilt, StoreError> {
 pub(crate) fn replace_all(txn: &WriteTransaction, views: &ViewMap) -> Result<(), StoreError> {
     txn.delete_table(PROJECTIONS)?;
     txn.delete_table(SERIAL_INDEX)?;
+    txn.delete_table(SERIAL_SUFFIXES)?;
     let mut table = txn.open_table(PROJECTIONS)?;
     let mut serials = txn.open_table(SERIAL_INDEX)?;
+    let mut suffixes = txn.open_table(SERIAL_SUFFIXES)?;
     for (stream, view) in views {
         table.insert(stream.as_str(), encode(view)?.as_slice())?;
         if let Some((serial, id)) = serial_of(view) {
-            serials.insert((serial, id.as_uuid().as_u128()), ())?;
+            let id = id.as_uuid().as_u128();
+            serials.insert((serial, id), ())?;
+            for suffix in crate::search::indexed_suffixes(serial) {
+                suffixes.insert((suffix, id), ())?;
+            }
         }
     }
     Ok(())

@@ -407,6 +407,9 @@ impl Writer {
                     reason: "registry events belong on the authority:<id> stream".into(),
                 }));
             };
+            if let Err(r) = domain::check_registry_event(event) {
+                return Ok(Err(r));
+            }
             let working = overlay
                 .registry
                 .get_or_insert_with(|| self.state.registry.clone());

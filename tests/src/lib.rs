@@ -9,6 +9,7 @@
 //! Keys made by [`test_key`] are derived from a public seed: TEST-ONLY, never for a
 //! real ledger.
 
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -262,9 +263,10 @@ pub fn register(ledger: &Ledger, id: &str, kind: &str, seed: u64) -> Signer {
     Signer::new(id, "k1", key)
 }
 
-/// A small but complete ledger, closed cleanly: two authorities besides the root, 60
-/// weapons (a third of them import-marked, so streams have several versions), several
-/// checkpoints, a key rotation and an event signed with the new key. The flip test
+/// A small but complete ledger, closed cleanly: three authorities besides the root, 70
+/// weapons (a third of them import-marked, so streams have several versions; ten with
+/// manufacture serial numbers, one stolen), several checkpoints, a key rotation and events
+/// signed with the new key. The flip test
 /// damages copies of it; the golden ledger file is one of it.
 pub fn build_sample_ledger(path: &Path) {
     let clock = ManualClock::at(1_800_000_000_000);
@@ -311,8 +313,20 @@ pub fn build_sample_ledger(path: &Path) {
             rotation,
         ))
         .expect("rotate");
+    let police = Signer::new("zz-police", "k2", k2);
+    ledger.append(police.weapon_marked(1000)).expect("append");
+    // Manufacture markings with serial numbers (the serial indexes), one of them stolen.
+    let maker = register(&ledger, "be-fn", "manufacturer", 21);
+    for n in 2000..2010u64 {
+        ledger.append(maker.manufacture_marked(n)).expect("append");
+    }
     ledger
-        .append(Signer::new("zz-police", "k2", k2).weapon_marked(1000))
+        .append(police.event(
+            &format!("weapon:{}", uuid_from(2003)),
+            ExpectedVersion::Exact(0),
+            "WeaponReportedStolen",
+            stolen_report(),
+        ))
         .expect("append");
     ledger.close();
 }

@@ -220,3 +220,23 @@ typed_view!(load_policy, Policy, views::PolicyView);
 fn weapon_stream(id: &WeaponId) -> String {
     format!("weapon:{id}")
 }
+
+/// The domain's rule for the registry's own events, checked on append only (replaying the
+/// log never re-judges them): an authority acts for a real State, an ISO 3166-1 code.
+pub fn check_registry_event(event: &crate::event::SignedEvent) -> Result<(), Rejection> {
+    let envelope = event.envelope();
+    if envelope.event_type.as_str() != crate::registry::AUTHORITY_REGISTERED {
+        return Ok(());
+    }
+    let jurisdiction = envelope
+        .payload
+        .get("jurisdiction")
+        .and_then(crate::json::Json::as_str)
+        .unwrap_or_default();
+    crate::values::CountryCode::parse(jurisdiction)
+        .map(|_| ())
+        .map_err(|e| Rejection::InvalidPayload {
+            event_type: envelope.event_type.to_string(),
+            reason: format!("jurisdiction: {e}"),
+        })
+}

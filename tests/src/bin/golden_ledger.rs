@@ -1,6 +1,6 @@
 //! Writes the golden ledger file of the current on-disk format. Run once per format
 //! version, commit the file and its digest, and never regenerate an existing one:
-//! `cargo run -p armsledger-tests --bin golden_ledger -- tests/golden/ledger-v1.redb`
+//! `cargo run -p armsledger-tests --bin golden_ledger -- tests/golden/ledger-vN.redb`
 #![expect(
     clippy::expect_used,
     reason = "a one-off tool: failing loudly is the point"

@@ -229,6 +229,24 @@ mod tampering {
         assert_eq!((f.index, f.code), (Some(1), "unsigned_tail"), "{f}");
     }
 
+    /// The projections are derived too: a weapon's status edited in place (a stolen
+    /// weapon made "active" again without a recovery) is caught by the rebuild.
+    #[test]
+    fn an_edited_projection_is_caught() {
+        const PROJECTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("projections");
+        let stream = format!("weapon:{}", uuid_from(2003));
+        let f = tampered(|txn| {
+            let mut t = txn.open_table(PROJECTIONS).unwrap();
+            let old = String::from_utf8(t.get(stream.as_str()).unwrap().unwrap().value().to_vec())
+                .unwrap();
+            let new = old.replacen("\"status\":\"stolen\"", "\"status\":\"active\"", 1);
+            assert_ne!(new, old);
+            t.insert(stream.as_str(), new.as_bytes()).unwrap();
+        });
+        assert_eq!(f.code, "projection_mismatch", "{f}");
+        assert!(f.what.contains(&stream), "{f}");
+    }
+
     #[test]
     fn derived_tables_must_match_the_entries() {
         // A stream claims a version no entry has: its head would move.

@@ -50,3 +50,44 @@ fn the_format_1_golden_ledger_opens_verifies_and_grows() {
         ledger::store::FORMAT_VERSION
     );
 }
+
+const GOLDEN_V2: &[u8] = include_bytes!("../../golden/ledger-v2.redb");
+const GOLDEN_V2_DIGEST: &str = include_str!("../../golden/ledger-v2.sha256");
+
+/// Format 2 adds the projections. `verify` rebuilds them and compares them byte for byte
+/// with the stored ones, so this test also locks their JSON layout: a change to a view
+/// that would make old files fail is a deliberate act with a format bump.
+#[test]
+fn the_format_2_golden_ledger_opens_verifies_and_grows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("golden.redb");
+    std::fs::write(&path, GOLDEN_V2).unwrap();
+
+    let report =
+        ledger::verify::verify_file(&path).unwrap_or_else(|f| panic!("golden ledger: {f}"));
+    assert_eq!(
+        (report.entries, report.authorities, report.streams, report.views),
+        (97, 4, 75, 71)
+    );
+    let reader = ledger::store::LogReader::open_file(&path).unwrap();
+    assert_eq!(
+        hex::encode(reader.content_digest().unwrap()),
+        GOLDEN_V2_DIGEST.trim()
+    );
+    let stolen = format!("weapon:{}", uuid_from(2003));
+    match reader.view(&stolen).unwrap() {
+        Some(ledger::domain::views::View::Weapon(weapon)) => {
+            assert_eq!(weapon.status, ledger::domain::views::WeaponStatus::Stolen);
+            assert_eq!(weapon.identity.serial_number.as_deref(), Some("FN-00002003"));
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(reader);
+
+    let ledger = open_ledger(&path);
+    let police_k2 = Signer::new("zz-police", "k2", test_key(11));
+    let receipt = ledger.append(police_k2.weapon_marked(5000)).unwrap();
+    assert_eq!(receipt.index, 97);
+    ledger.close();
+    assert_eq!(ledger::verify::verify_file(&path).unwrap().views, 72);
+}

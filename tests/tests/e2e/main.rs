@@ -14,4 +14,5 @@ mod http;
 mod log;
 mod model;
 mod python;
+mod search;
 mod vectors;
