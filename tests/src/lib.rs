@@ -9,6 +9,7 @@
 //! Keys made by [`test_key`] are derived from a public seed: TEST-ONLY, never for a
 //! real ledger.
 
+pub mod script;
 
 use std::path::Path;
 use std::sync::Arc;

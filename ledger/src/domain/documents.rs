@@ -12,7 +12,6 @@ use super::{
 };
 use crate::catalogue::{
     ConsignmentDispatched, DomainEvent, EndUserCertificateUsed, GoodsLine, LicenceDecision,
-    WeaponId,
 };
 use crate::rejection::Rejection;
 use crate::store::StoreError;
@@ -449,10 +448,20 @@ fn decide_dispatch(
             format!("it names certificate {named}, not {cited}"),
         ));
     }
-    if let Some(cited) = &dispatched.euc {
-        let euc = existing_euc(views, &euc_stream(cited.as_str()))?;
+    if let Some(cited) = certificate_of(dispatched, &licence) {
+        let euc = existing_euc(views, &euc_stream(&cited))?;
         usable_euc(&euc)?;
         euc_valid_on(&euc, date)?;
+        if euc.quantity_dispatched + shipped > euc.quantity_certified() {
+            return Err(Rejection::EucQuantityExceeded {
+                euc: euc.number.clone(),
+                remaining: euc
+                    .quantity_certified()
+                    .saturating_sub(euc.quantity_dispatched),
+                requested: shipped,
+            }
+            .into());
+        }
         if let Some(end_user) = &licence.end_user
             && end_user.name != euc.end_user.name
         {
@@ -478,50 +487,82 @@ fn decide_dispatch(
         let weapon = load_weapon(views, &weapon_stream(id))?
             .ok_or_else(|| Rejection::WeaponNotMarked(id.to_string()))?;
         super::weapon::movable(&weapon)?;
-        if let Some(restriction) = &weapon.reexport_restriction {
-            reexport_consented(views, id, restriction, dispatched, context)?;
-        }
     }
-    Ok(())
+    allocate_consents(views, dispatched, context).map(|_| ())
+}
+
+/// The certificate a consignment travels under: the one it cites, else the one its licence
+/// names (a dispatch cannot shed its licence's certificate by leaving it out).
+fn certificate_of(dispatched: &ConsignmentDispatched, licence: &LicenceView) -> Option<String> {
+    dispatched
+        .euc
+        .as_ref()
+        .map(|e| e.to_string())
+        .or_else(|| licence.euc.clone())
 }
 
 /// Invariant 5: a weapon under a non-re-export clause leaves the State it was imported into
-/// only with a recorded, unexpired consent of the original exporting State that covers
-/// this weapon (or a quantity) and this destination.
-fn reexport_consented(
+/// only with a recorded, unexpired consent of the original exporting State that covers this
+/// destination and this weapon, by name or within a quantity not yet used up. Returns, for
+/// each weapon that needed one, the certificate's stream and the consent it draws on; the
+/// decider checks, `evolve` records the quantities drawn.
+fn allocate_consents(
     views: &mut dyn Views,
-    weapon: &WeaponId,
-    restriction: &ReexportRestriction,
     dispatched: &ConsignmentDispatched,
     context: &Context<'_>,
-) -> Decided {
-    if restriction.exporting_state.as_str() == context.jurisdiction {
-        // Going back out of the State that exported it first is not a re-export.
-        return Ok(());
-    }
+) -> Result<Vec<(String, usize)>, DomainError> {
     let date = context.date();
-    let euc = load_euc(views, &euc_stream(&restriction.euc))?;
-    let consented = euc
-        .iter()
-        .flat_map(|euc| &euc.reexport_consents)
-        .any(|consent| {
+    let mut drawn: Vec<(String, usize)> = Vec::new();
+    for weapon in &dispatched.weapons {
+        let Some(restriction) =
+            load_weapon(views, &weapon_stream(weapon))?.and_then(|w| w.reexport_restriction)
+        else {
+            continue;
+        };
+        if restriction.exporting_state.as_str() == context.jurisdiction {
+            // Going back out of the State that exported it first is not a re-export.
+            continue;
+        }
+        let stream = euc_stream(&restriction.euc);
+        let consents = load_euc(views, &stream)?
+            .map(|euc| euc.reexport_consents)
+            .unwrap_or_default();
+        let applies = |consent: &ReexportConsent| {
             consent.consenting_state == restriction.exporting_state
                 && consent.reexporting_state.as_str() == context.jurisdiction
                 && consent.new_destination_country == dispatched.destination_country
                 && consent.valid_until.is_none_or(|until| date <= until)
-                && (consent.weapons.contains(weapon)
-                    || (consent.weapons.is_empty() && consent.quantity.is_some()))
-        });
-    if consented {
-        Ok(())
-    } else {
-        Err(Rejection::ReexportConsentRequired {
-            weapon: weapon.to_string(),
-            euc: restriction.euc.clone(),
-            exporting_state: restriction.exporting_state.to_string(),
+        };
+        let by_name = consents
+            .iter()
+            .position(|c| applies(c) && c.weapons.contains(weapon));
+        let by_quantity = || {
+            (0..consents.len()).find(|&position| {
+                let consent = &consents[position];
+                let drawn_here = drawn
+                    .iter()
+                    .filter(|(s, p)| *s == stream && *p == position)
+                    .count() as u64;
+                applies(consent)
+                    && consent.weapons.is_empty()
+                    && consent.quantity.is_some_and(|quantity| {
+                        u64::from(consent.quantity_used) + drawn_here < u64::from(quantity)
+                    })
+            })
+        };
+        match by_name.or_else(by_quantity) {
+            Some(position) => drawn.push((stream, position)),
+            None => {
+                return Err(Rejection::ReexportConsentRequired {
+                    weapon: weapon.to_string(),
+                    euc: restriction.euc.clone(),
+                    exporting_state: restriction.exporting_state.to_string(),
+                }
+                .into());
+            }
         }
-        .into())
     }
+    Ok(drawn)
 }
 
 pub(super) fn evolve(
@@ -653,6 +694,7 @@ pub(super) fn evolve(
                 transaction_licence: None,
                 uses: Vec::new(),
                 quantity_used: 0,
+                quantity_dispatched: 0,
                 deliveries_verified: Vec::new(),
                 verifications: Vec::new(),
                 failed_verifications: Vec::new(),
@@ -700,6 +742,7 @@ pub(super) fn evolve(
                 quantity: consent.quantity,
                 valid_until: consent.valid_until,
                 index,
+                quantity_used: 0,
             });
         })?,
         DomainEvent::ReexportConsentDenied(_) => {
@@ -731,7 +774,12 @@ pub(super) fn evolve(
             };
             for id in &consignment.weapons {
                 let weapon_name = weapon_stream(id);
-                if let Some(mut weapon) = load_weapon(views, &weapon_name)? {
+                // A weapon taken off the consignment on the way (seized in transit) did
+                // not arrive.
+                let on_board = |w: &super::views::WeaponView| {
+                    w.consignment.as_deref() == Some(consignment.number.as_str())
+                };
+                if let Some(mut weapon) = load_weapon(views, &weapon_name)?.filter(on_board) {
                     weapon.status = WeaponStatus::Active;
                     weapon.consignment = None;
                     weapon.country = Some(imported.importing_country);
@@ -787,12 +835,27 @@ fn evolve_dispatch(
         l.consignments.push(number.clone());
         exporting_country = l.exporting_country;
     })?;
-    if let Some(euc) = &dispatched.euc {
-        update_euc(views, &euc_stream(euc.as_str()), index, |e| {
+    let licence = load_licence(views, &licence_name)?;
+    let certificate = licence.as_ref().and_then(|l| certificate_of(dispatched, l));
+    if let Some(euc) = &certificate {
+        update_euc(views, &euc_stream(euc), index, |e| {
+            e.quantity_dispatched += shipped;
             if e.transaction_licence.is_none() {
                 e.transaction_licence = Some(dispatched.export_licence.to_string());
             }
         })?;
+    }
+    // The consents drawn on; the decider has checked that they suffice.
+    if let Ok(drawn) = allocate_consents(views, dispatched, context) {
+        for (stream, position) in drawn {
+            update_euc(views, &stream, index, |e| {
+                if let Some(consent) = e.reexport_consents.get_mut(position)
+                    && consent.weapons.is_empty()
+                {
+                    consent.quantity_used += 1;
+                }
+            })?;
+        }
     }
     for id in &dispatched.weapons {
         let weapon_name = weapon_stream(id);
@@ -813,7 +876,7 @@ fn evolve_dispatch(
             number,
             status: ConsignmentStatus::Dispatched,
             export_licence: dispatched.export_licence.to_string(),
-            euc: dispatched.euc.as_ref().map(|e| e.to_string()),
+            euc: certificate,
             exporting_country,
             destination_country: dispatched.destination_country,
             exporter: dispatched.exporter.clone(),

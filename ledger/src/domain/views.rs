@@ -255,6 +255,8 @@ pub struct ReexportConsent {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<Date>,
     pub index: u64,
+    /// Weapons re-exported under a consent that gives a quantity rather than names.
+    pub quantity_used: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -279,7 +281,10 @@ pub struct EucView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction_licence: Option<String>,
     pub uses: Vec<EucUse>,
+    /// Items recorded as shipped under it (`EndUserCertificateUsed`).
     pub quantity_used: u64,
+    /// Items on consignments dispatched citing it: never more than it certifies.
+    pub quantity_dispatched: u64,
     /// Consignments under it whose delivery the importing State verified.
     pub deliveries_verified: Vec<String>,
     pub verifications: Vec<u64>,

@@ -435,6 +435,8 @@ fn take_into_custody(
     weapon.status = status;
     weapon.country = context_country(context).or(weapon.country);
     weapon.holder = Some(context.actor.to_owned());
+    // Whatever it travelled on, it is off it now.
+    weapon.consignment = None;
     observe(weapon, observed);
     weapon.obligations.push(Obligation {
         kind: "mark_or_destroy".to_owned(),
@@ -460,6 +462,14 @@ fn flag_duplicate_serials(
     views: &mut dyn Views,
     weapon: &mut WeaponView,
 ) -> Result<(), StoreError> {
+    // The serial changed: the old warnings no longer hold, on either side.
+    for other_id in std::mem::take(&mut weapon.duplicate_serial_of) {
+        let other_stream = super::weapon_stream(&other_id);
+        if let Some(mut other) = load_weapon(views, &other_stream)? {
+            other.duplicate_serial_of.retain(|id| *id != weapon.id);
+            views.put(other_stream, View::Weapon(Box::new(other)));
+        }
+    }
     let Some(serial) = weapon.identity.serial_normalized.clone() else {
         return Ok(());
     };

@@ -66,7 +66,12 @@ fn the_format_2_golden_ledger_opens_verifies_and_grows() {
     let report =
         ledger::verify::verify_file(&path).unwrap_or_else(|f| panic!("golden ledger: {f}"));
     assert_eq!(
-        (report.entries, report.authorities, report.streams, report.views),
+        (
+            report.entries,
+            report.authorities,
+            report.streams,
+            report.views
+        ),
         (97, 4, 75, 71)
     );
     let reader = ledger::store::LogReader::open_file(&path).unwrap();
@@ -78,7 +83,10 @@ fn the_format_2_golden_ledger_opens_verifies_and_grows() {
     match reader.view(&stolen).unwrap() {
         Some(ledger::domain::views::View::Weapon(weapon)) => {
             assert_eq!(weapon.status, ledger::domain::views::WeaponStatus::Stolen);
-            assert_eq!(weapon.identity.serial_number.as_deref(), Some("FN-00002003"));
+            assert_eq!(
+                weapon.identity.serial_number.as_deref(),
+                Some("FN-00002003")
+            );
         }
         other => panic!("{other:?}"),
     }

@@ -14,5 +14,6 @@ mod http;
 mod log;
 mod model;
 mod python;
+mod scenarios;
 mod search;
 mod vectors;

@@ -1,0 +1,210 @@
+//! Benchmarks of the domain layer (issue 3), measured in one run beside their reference:
+//!
+//! (r) reference: decode-only speed of the ledger's entries (parse each entry, read its
+//!     payload as a catalogue event), on all cores in the chunks the rebuild uses;
+//! (p) projection rebuild of the whole ledger: the same decoding plus `evolve` in log order
+//!     into memory, and then also written to a copy of the file in one transaction;
+//! (s) serial search latency over ARMSLEDGER_BENCH_WEAPONS weapons (default 1M):
+//!     exact, prefix, suffix and substring, p50/p99 over random queries.
+//!
+//! Run: `cargo bench -p armsledger-tests --bench domain` (prints Markdown).
+#![expect(
+    clippy::unwrap_used,
+    reason = "a benchmark: a failure should stop it loudly"
+)]
+
+use std::time::{Duration, Instant};
+
+use armsledger_tests::*;
+use ledger::catalogue::DomainEvent;
+use ledger::entry::Entry;
+use ledger::event::SignedEvent;
+use ledger::search::{SerialMatch, WeaponQuery};
+use ledger::{Ledger, LedgerConfig, SystemClock};
+use rayon::prelude::*;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// A ledger of `weapons` manufacture markings with serial numbers, appended in batches of
+/// 1000 by two producers.
+fn build(path: &std::path::Path, weapons: u64) -> Ledger {
+    let ledger = create_ledger(path, LedgerConfig::default(), SystemClock::shared());
+    let maker = register(&ledger, "be-fn", "manufacturer", 30);
+    let batch = 1000u64;
+    let batches = weapons.div_ceil(batch);
+    let next = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            let (ledger, maker, next) = (ledger.clone(), maker.clone(), &next);
+            s.spawn(move || {
+                loop {
+                    let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if b >= batches {
+                        break;
+                    }
+                    let events: Vec<SignedEvent> = (b * batch..((b + 1) * batch).min(weapons))
+                        .map(|n| maker.manufacture_marked(n))
+                        .collect();
+                    ledger.append_batch(events).unwrap();
+                }
+            });
+        }
+    });
+    ledger
+}
+
+/// The reference: every entry parsed and its payload read as a catalogue event, in the
+/// rebuild's chunks, on all cores. Returns entries/s.
+fn decode_only(reader: &ledger::store::LogReader) -> f64 {
+    let size = reader.tree_size().unwrap();
+    let t = Instant::now();
+    let mut decoded = 0u64;
+    let mut from = 0;
+    while from < size {
+        let chunk = reader.entries_bytes(from, 8192).unwrap();
+        decoded += chunk
+            .par_iter()
+            .map(|bytes| {
+                let entry = Entry::parse(bytes).unwrap();
+                let env = entry.event.envelope();
+                u64::from(
+                    DomainEvent::from_payload(
+                        env.event_type.as_str(),
+                        env.type_version,
+                        &env.payload,
+                    )
+                    .is_ok(),
+                )
+            })
+            .sum::<u64>();
+        from += chunk.len() as u64;
+    }
+    assert!(decoded + 3 >= size, "every weapon entry decodes");
+    size as f64 / t.elapsed().as_secs_f64()
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("run with `cargo bench -p armsledger-tests --bench domain`");
+        return;
+    }
+    let weapons = env_u64("ARMSLEDGER_BENCH_WEAPONS", 1_000_000);
+    println!("# armsledger domain benchmark");
+    println!(
+        "machine: {} cores; load before: {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("weapons.redb");
+    let t = Instant::now();
+    let ledger = build(&path, weapons);
+    let size = ledger.reader().unwrap().tree_size().unwrap();
+    println!(
+        "built {size} entries ({weapons} weapons with serials) in {:.1} s = {:.0} appends/s, domain rules and projections included (load {})",
+        t.elapsed().as_secs_f64(),
+        weapons as f64 / t.elapsed().as_secs_f64(),
+        load()
+    );
+
+    // (s) search, on the open ledger.
+    let reader = ledger.reader().unwrap();
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = |bound: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % bound
+    };
+    println!("\n(s) serial search over {weapons} weapons (2,000 random queries each, limit 50):");
+    println!("| search | query example | p50 | p99 | results/query |");
+    println!("|---|---|---|---|---|");
+    type Mode = (&'static str, SerialMatch, fn(u64) -> String);
+    let modes: [Mode; 4] = [
+        ("exact (normalised)", SerialMatch::Exact, |n| {
+            format!("fn {n:08}")
+        }),
+        ("prefix", SerialMatch::Prefix, |n| {
+            format!("FN-{:06}", n / 100)
+        }),
+        ("suffix", SerialMatch::Suffix, |n| {
+            format!("{:05}", n % 100_000)
+        }),
+        ("substring", SerialMatch::Contains, |n| {
+            format!("{:04}", n % 10_000)
+        }),
+    ];
+    for (label, matching, text) in modes {
+        let mut samples = Vec::with_capacity(2000);
+        let mut results = 0;
+        let mut example = String::new();
+        for _ in 0..2000 {
+            let serial = text(random(weapons));
+            let query = WeaponQuery {
+                serial: serial.clone(),
+                matching,
+                manufacturer: None,
+                country: None,
+                model: None,
+                calibre: None,
+                status: None,
+                cursor: None,
+                limit: 50,
+            };
+            let t = Instant::now();
+            results += reader.search_weapons(&query).unwrap().weapons.len();
+            samples.push(t.elapsed());
+            example = serial;
+        }
+        samples.sort();
+        println!(
+            "| {label} | `{example}` | {:.2} ms | {:.2} ms | {:.1} |",
+            percentile(&samples, 0.5).as_secs_f64() * 1e3,
+            percentile(&samples, 0.99).as_secs_f64() * 1e3,
+            results as f64 / samples.len() as f64
+        );
+    }
+    drop(reader);
+    ledger.close();
+
+    // (r) and (p), from the closed file.
+    let reader = ledger::store::LogReader::open_file(&path).unwrap();
+    let reference = decode_only(&reader);
+    let t = Instant::now();
+    let rebuilt = ledger::projections::rebuild(&reader).unwrap();
+    let in_memory = size as f64 / t.elapsed().as_secs_f64();
+    drop(reader);
+    let copy = dir.path().join("copy.redb");
+    std::fs::copy(&path, &copy).unwrap();
+    let t = Instant::now();
+    let written = ledger::projections::rebuild_file(&copy).unwrap();
+    let with_write = size as f64 / t.elapsed().as_secs_f64();
+    assert_eq!(written.views.len(), rebuilt.views.len());
+    println!("\n(r, p) over {size} entries (load {}):", load());
+    println!("| | entries/s | ratio to (r) | target |");
+    println!("|---|---|---|---|");
+    println!("| (r) decode only (reference) | {reference:.0} | 1.00x | |");
+    println!(
+        "| (p) rebuild into memory | {in_memory:.0} | {:.2}x | >= 300,000/s |",
+        in_memory / reference
+    );
+    println!(
+        "| (p) rebuild written to the file | {with_write:.0} | {:.2}x | |",
+        with_write / reference
+    );
+}
