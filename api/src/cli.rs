@@ -54,6 +54,14 @@ enum Command {
         #[arg(long)]
         vkey: Option<String>,
     },
+    /// Rebuild the projections (weapons, licences, certificates, consignments, traces,
+    /// policies, the serial indexes) of a ledger file from its log alone, in one
+    /// transaction. The log is not touched. Stop the server first.
+    Rebuild {
+        /// The ledger file (not in use by a server).
+        #[arg(long)]
+        db: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -110,6 +118,7 @@ pub fn run(
     let result = match cli.command {
         Command::Init(args) => init(&args, out).map(|()| 0),
         Command::Verify { db, vkey } => verify(&db, vkey.as_deref(), out, err),
+        Command::Rebuild { db } => rebuild(&db, out),
         Command::Serve {
             db,
             log_key,
@@ -210,6 +219,31 @@ fn write_private_key(path: &Path, key: &ed25519_dalek::SigningKey) -> anyhow::Re
     Ok(())
 }
 
+fn rebuild(db: &Path, out: &mut dyn Write) -> anyhow::Result<u8> {
+    if !db.exists() {
+        bail!("{} does not exist", db.display());
+    }
+    let started = std::time::Instant::now();
+    let rebuilt = ledger::projections::rebuild_file(db)
+        .with_context(|| format!("rebuilding the projections of {}", db.display()))?;
+    writeln!(
+        out,
+        "rebuilt {} views from {} entries in {:.1} s",
+        rebuilt.views.len(),
+        rebuilt.applied,
+        started.elapsed().as_secs_f64()
+    )?;
+    if !rebuilt.uninterpreted.is_empty() {
+        writeln!(
+            out,
+            "{} entries have payloads this version cannot read and are left out of the views (first: {})",
+            rebuilt.uninterpreted.len(),
+            rebuilt.uninterpreted[0]
+        )?;
+    }
+    Ok(0)
+}
+
 fn verify(
     db: &Path,
     vkey: Option<&str>,
@@ -231,8 +265,12 @@ fn verify(
         Ok(report) => {
             writeln!(
                 out,
-                "ok: {} entries, {} streams, {} authorities, {} checkpoints verified",
-                report.entries, report.streams, report.authorities, report.checkpoints
+                "ok: {} entries, {} streams, {} authorities, {} checkpoints, {} projections verified",
+                report.entries,
+                report.streams,
+                report.authorities,
+                report.checkpoints,
+                report.views
             )?;
             writeln!(
                 out,

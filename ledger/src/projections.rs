@@ -335,7 +335,41 @@ pub(crate) fn first_difference(
     Ok(None)
 }
 
+/// One entry of a stream's history, as stored, with the later entries that correct it
+/// (shown beside it: the original is never rewritten).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub index: u64,
+    pub bytes: Vec<u8>,
+    pub corrected_by: Vec<u64>,
+}
+
 impl LogReader {
+    /// Every entry of a stream in order, each with the corrections that name it.
+    pub fn stream_history(&self, stream: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        let corrections = match self.view(stream)? {
+            Some(View::Weapon(weapon)) => weapon.corrections,
+            _ => Vec::new(),
+        };
+        let mut history = Vec::new();
+        for index in self.stream_indexes(stream, 0, usize::MAX)? {
+            let bytes = self.entry_bytes(index)?.ok_or_else(|| {
+                StoreError::Corrupt(format!("stream index names missing entry {index}"))
+            })?;
+            let corrected_by = corrections
+                .iter()
+                .filter(|c| c.corrected_index == index)
+                .map(|c| c.index)
+                .collect();
+            history.push(HistoryEntry {
+                index,
+                bytes,
+                corrected_by,
+            });
+        }
+        Ok(history)
+    }
+
     /// The projection of one stream.
     pub fn view(&self, stream: &str) -> Result<Option<View>, StoreError> {
         let table = self.txn.open_table(PROJECTIONS)?;

@@ -374,6 +374,37 @@ pub struct TraceView {
     pub last_index: u64,
 }
 
+impl TraceView {
+    /// The date the request was made (its `occurred_at`, UTC).
+    pub fn requested_on(&self) -> Option<Date> {
+        self.requested_at.get(..10).and_then(|day| Date::parse(day).ok())
+    }
+
+    /// Whole days since the request, on `today`.
+    pub fn age_days(&self, today: Date) -> i64 {
+        self.requested_on().map_or(0, |requested| {
+            (today.to_time_date() - requested.to_time_date()).whole_days()
+        })
+    }
+
+    /// When an answer is due: the deadline the request states, else the requested State's
+    /// own deadline in days (national policy: the ITI sets none), else never.
+    pub fn due_on(&self, state_deadline_days: Option<u32>) -> Option<Date> {
+        self.response_deadline.or_else(|| {
+            let days = time::Duration::days(i64::from(state_deadline_days?));
+            let due = self.requested_on()?.to_time_date().checked_add(days)?;
+            Date::from_time_date(due).ok()
+        })
+    }
+
+    /// Unanswered past its due date on `today`. A response of any kind (a delay with its
+    /// reasons included) stops the clock; so does closing the request.
+    pub fn overdue(&self, today: Date, state_deadline_days: Option<u32>) -> bool {
+        let answered = matches!(self.status, TraceStatus::Responded | TraceStatus::Closed);
+        !answered && self.due_on(state_deadline_days).is_some_and(|due| today > due)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyStatus {
@@ -395,4 +426,42 @@ pub struct PolicyView {
     pub governs: Vec<String>,
     pub first_index: u64,
     pub last_index: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trace(status: TraceStatus, deadline: Option<&str>) -> TraceView {
+        TraceView {
+            id: "t1".into(),
+            status,
+            requesting_state: CountryCode::parse("FR").unwrap(),
+            requested_state: CountryCode::parse("BE").unwrap(),
+            forwarded_to: Vec::new(),
+            weapon: None,
+            requested_at: "2026-03-01T10:00:00Z".into(),
+            acknowledged_at: None,
+            responded_at: None,
+            closed_at: None,
+            response_deadline: deadline.map(|d| Date::parse(d).unwrap()),
+            responses: Vec::new(),
+            first_index: 1,
+            last_index: 1,
+        }
+    }
+
+    #[test]
+    fn a_trace_is_overdue_past_its_stated_or_national_deadline_until_answered() {
+        let day = |d: &str| Date::parse(d).unwrap();
+        let open = trace(TraceStatus::Open, None);
+        assert_eq!(open.age_days(day("2026-03-31")), 30);
+        assert!(!open.overdue(day("2030-01-01"), None), "no deadline, never overdue");
+        assert!(!open.overdue(day("2026-03-31"), Some(30)));
+        assert!(open.overdue(day("2026-04-01"), Some(30)));
+        let stated = trace(TraceStatus::Acknowledged, Some("2026-03-10"));
+        assert!(stated.overdue(day("2026-03-11"), Some(30)), "the request's own date wins");
+        let answered = trace(TraceStatus::Responded, Some("2026-03-10"));
+        assert!(!answered.overdue(day("2026-12-31"), Some(30)));
+    }
 }

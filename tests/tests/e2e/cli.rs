@@ -54,6 +54,14 @@ fn init_creates_a_ledger_that_verifies_and_refuses_to_overwrite() {
     assert_eq!(code, 2);
     assert!(err.contains("--vkey"), "{err}");
 
+    // The projections come back from the log alone, and verify agrees with them.
+    let (code, out, err) = run(&["rebuild", "--db", db_arg]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("rebuilt 0 views from 0 entries"), "{out}");
+    let (code, _, err) = run(&["rebuild", "--db", "no-such-file.redb"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("does not exist"), "{err}");
+
     let (code, _, err) = run(&[
         "init",
         "--db",

@@ -185,5 +185,13 @@ fn serials_are_found_exactly_normalised_and_in_part() {
             .to_string(),
         w(5)
     );
+    // The history shows the correction beside the original, which is unchanged.
+    let history = reader.stream_history(&format!("weapon:{}", w(5))).unwrap();
+    let shown: Vec<(u64, Vec<u64>)> = history
+        .iter()
+        .map(|h| (h.index, h.corrected_by.clone()))
+        .collect();
+    assert_eq!(shown, [(7, vec![9]), (9, vec![])]);
+    assert!(String::from_utf8_lossy(&history[0].bytes).contains("ZZ-0001"));
     ledger.verify().unwrap();
 }
