@@ -377,7 +377,9 @@ pub struct TraceView {
 impl TraceView {
     /// The date the request was made (its `occurred_at`, UTC).
     pub fn requested_on(&self) -> Option<Date> {
-        self.requested_at.get(..10).and_then(|day| Date::parse(day).ok())
+        self.requested_at
+            .get(..10)
+            .and_then(|day| Date::parse(day).ok())
     }
 
     /// Whole days since the request, on `today`.
@@ -401,7 +403,10 @@ impl TraceView {
     /// reasons included) stops the clock; so does closing the request.
     pub fn overdue(&self, today: Date, state_deadline_days: Option<u32>) -> bool {
         let answered = matches!(self.status, TraceStatus::Responded | TraceStatus::Closed);
-        !answered && self.due_on(state_deadline_days).is_some_and(|due| today > due)
+        !answered
+            && self
+                .due_on(state_deadline_days)
+                .is_some_and(|due| today > due)
     }
 }
 
@@ -456,11 +461,17 @@ mod tests {
         let day = |d: &str| Date::parse(d).unwrap();
         let open = trace(TraceStatus::Open, None);
         assert_eq!(open.age_days(day("2026-03-31")), 30);
-        assert!(!open.overdue(day("2030-01-01"), None), "no deadline, never overdue");
+        assert!(
+            !open.overdue(day("2030-01-01"), None),
+            "no deadline, never overdue"
+        );
         assert!(!open.overdue(day("2026-03-31"), Some(30)));
         assert!(open.overdue(day("2026-04-01"), Some(30)));
         let stated = trace(TraceStatus::Acknowledged, Some("2026-03-10"));
-        assert!(stated.overdue(day("2026-03-11"), Some(30)), "the request's own date wins");
+        assert!(
+            stated.overdue(day("2026-03-11"), Some(30)),
+            "the request's own date wins"
+        );
         let answered = trace(TraceStatus::Responded, Some("2026-03-10"));
         assert!(!answered.overdue(day("2026-12-31"), Some(30)));
     }
