@@ -24,8 +24,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve a ledger over HTTP (so far the public log endpoints: checkpoint, verifier
-    /// key, entries, inclusion and consistency proofs).
+    /// Serve a ledger over HTTP: event submission, the domain's reads (bearer tokens),
+    /// and the public log endpoints (checkpoint, verifier key, proofs).
     Serve {
         /// The ledger file.
         #[arg(long)]
@@ -39,7 +39,17 @@ enum Command {
         /// HTTP worker threads.
         #[arg(long, default_value_t = 2)]
         workers: usize,
+        /// The bearer-token file (default: the ledger file with extension tokens.json).
+        #[arg(long)]
+        tokens: Option<PathBuf>,
+        /// Days a State gives itself to answer a trace request, as STATE=DAYS (e.g.
+        /// BE=30); repeat for several States. Requests past it are flagged overdue.
+        #[arg(long = "trace-deadline", value_parser = parse_deadline)]
+        trace_deadlines: Vec<(String, u32)>,
     },
+    /// Make or revoke the bearer tokens that reads need.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Create a new ledger: the log key, the root administrator and its key, the genesis entry.
     /// Prints the log's verifier key, which auditors need.
     Init(InitArgs),
@@ -62,6 +72,98 @@ enum Command {
         #[arg(long)]
         db: PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Make a token for an authority with a role, store only its hash, print it once.
+    Create {
+        /// The ledger file (the token file is kept beside it).
+        #[arg(long, required_unless_present = "tokens")]
+        db: Option<PathBuf>,
+        /// The token file, instead of the one beside --db.
+        #[arg(long)]
+        tokens: Option<PathBuf>,
+        /// The authority the token reads as (its State decides what it sees).
+        #[arg(long)]
+        authority: String,
+        /// auditor (everything), authority (what concerns its State), public (proofs only).
+        #[arg(long, value_enum)]
+        role: crate::auth::Role,
+        /// Days until it expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// Revoke a token by its id (printed by `token create`).
+    Revoke {
+        #[arg(long, required_unless_present = "tokens")]
+        db: Option<PathBuf>,
+        #[arg(long)]
+        tokens: Option<PathBuf>,
+        #[arg(long)]
+        id: String,
+    },
+}
+
+fn parse_deadline(text: &str) -> Result<(String, u32), String> {
+    let (state, days) = text
+        .split_once('=')
+        .ok_or_else(|| "expected STATE=DAYS, e.g. BE=30".to_owned())?;
+    let state = ledger::values::CountryCode::parse(state).map_err(|e| e.to_string())?;
+    let days = days
+        .parse()
+        .map_err(|_| format!("{days:?} is not a number of days"))?;
+    Ok((state.as_str().to_owned(), days))
+}
+
+fn token_file(db: Option<&Path>, tokens: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match (tokens, db) {
+        (Some(tokens), _) => Ok(tokens.to_owned()),
+        (None, Some(db)) => Ok(crate::auth::default_token_file(db)),
+        (None, None) => bail!("give --db or --tokens"),
+    }
+}
+
+fn token(command: &TokenCommand, out: &mut dyn Write) -> anyhow::Result<u8> {
+    match command {
+        TokenCommand::Create {
+            db,
+            tokens,
+            authority,
+            role,
+            expires_in_days,
+        } => {
+            let path = token_file(db.as_deref(), tokens.as_deref())?;
+            let authority =
+                AuthorityId::parse(authority).map_err(|e| anyhow::anyhow!("--authority: {e}"))?;
+            let (token, record) =
+                crate::auth::create_token(&path, &authority, *role, *expires_in_days)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            writeln!(out, "{token}")?;
+            writeln!(
+                out,
+                "id {} for {} as {:?}{}; shown once, only its hash is kept in {}",
+                record.id,
+                record.authority,
+                record.role,
+                record
+                    .expires_at
+                    .map(|at| format!(", expires {at}"))
+                    .unwrap_or_default(),
+                path.display()
+            )?;
+            Ok(0)
+        }
+        TokenCommand::Revoke { db, tokens, id } => {
+            let path = token_file(db.as_deref(), tokens.as_deref())?;
+            if crate::auth::revoke_token(&path, id)? {
+                writeln!(out, "revoked {id}")?;
+                Ok(0)
+            } else {
+                bail!("no token {id} in {}", path.display())
+            }
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -119,12 +221,25 @@ pub fn run(
         Command::Init(args) => init(&args, out).map(|()| 0),
         Command::Verify { db, vkey } => verify(&db, vkey.as_deref(), out, err),
         Command::Rebuild { db } => rebuild(&db, out),
+        Command::Token(command) => token(&command, out),
         Command::Serve {
             db,
             log_key,
             listen,
             workers,
-        } => serve(&db, &log_key, &listen, workers, out),
+            tokens,
+            trace_deadlines,
+        } => {
+            let options = api_server::ServerOptions {
+                token_file: tokens.unwrap_or_else(|| crate::auth::default_token_file(&db)),
+                listen,
+                workers,
+                reads: crate::reads::ReadSettings {
+                    trace_deadline_days: trace_deadlines.into_iter().collect(),
+                },
+            };
+            serve(&db, &log_key, options, out)
+        }
     };
     result.unwrap_or_else(|e| {
         let _ = writeln!(err, "error: {e:#}");
@@ -174,8 +289,7 @@ fn init(args: &InitArgs, out: &mut dyn Write) -> anyhow::Result<()> {
 fn serve(
     db: &Path,
     log_key: &Path,
-    listen: &str,
-    workers: usize,
+    options: api_server::ServerOptions,
     out: &mut dyn Write,
 ) -> anyhow::Result<u8> {
     if !db.exists() {
@@ -190,8 +304,9 @@ fn serve(
         .with_context(|| format!("{} is not a PKCS#8 ed25519 key", log_key.display()))?;
     let ledger = Ledger::open(db, key, LedgerConfig::default(), SystemClock::shared())
         .with_context(|| format!("opening {}", db.display()))?;
-    let server = api_server::start(ledger, listen, workers)
-        .with_context(|| format!("listening on {listen}"))?;
+    let listen = options.listen.clone();
+    let server =
+        api_server::start(ledger, options).with_context(|| format!("listening on {listen}"))?;
     writeln!(out, "serving {} on http://{}", db.display(), server.addr)?;
     writeln!(
         out,

@@ -3,5 +3,8 @@
 //! The command line lives in [`cli`], the HTTP server in [`server`]; the binary `armsledger` is a thin `main` over it,
 //! so tests run the same code in-process.
 
+pub mod auth;
 pub mod cli;
+pub mod problem;
+pub mod reads;
 pub mod server;

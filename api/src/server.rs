@@ -1,130 +1,28 @@
 //! The HTTP server: a thin personality over the ledger library.
 //!
-//! So far: event submission (`POST /v1/events`, authenticated by the event's own
-//! signature), and the public transparency-log endpoints (DESIGN.md "API shape"): the
-//! latest checkpoint as a C2SP signed note, the log's verifier key, entries by range as
-//! exact bytes (JSON Lines: one stored entry per line, so each line is a leaf), and RFC
-//! 9162 inclusion and consistency proofs. Errors are RFC 9457 problem+json with a stable
-//! `code`; this module is the one place where rejections become HTTP statuses.
+//! Writes: `POST /v1/events` (one) and `POST /v1/events:batch` (all or nothing),
+//! authenticated by the events' own signatures. The transparency-log endpoints (DESIGN.md
+//! "API shape"), public: the latest checkpoint as a C2SP signed note, the log's verifier
+//! key, RFC 9162 inclusion and consistency proofs; entries by range as exact bytes (JSON
+//! Lines: one stored entry per line, so each line is a leaf) need an auditor's token,
+//! since entries hold confidential content. The domain's read endpoints are in `reads`.
+//! Errors are RFC 9457 problem+json with a stable `code` (`problem`).
 
 use std::net::SocketAddr;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, web};
+
+use crate::problem::{Problem, append_problem, internal, proof_problem, rejection_problem};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use ledger::Ledger;
 use ledger::event::SignedEvent;
 use ledger::rejection::Rejection;
-use ledger::store::ProofRequestError;
-use ledger::{AppendError, Ledger};
 use serde::{Deserialize, Serialize};
 
 /// The most entries one `GET /v1/log/entries` returns.
 pub const ENTRIES_PAGE_MAX: usize = 1000;
-
-/// An RFC 9457 problem with the ledger's stable code.
-#[derive(Debug, Serialize)]
-pub struct Problem {
-    #[serde(rename = "type")]
-    kind: String,
-    title: String,
-    status: u16,
-    detail: String,
-    code: &'static str,
-    /// On `wrong_expected_version`: where the stream stands (None: it does not exist).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    current_version: Option<Option<u64>>,
-    /// Seconds to wait before retrying (`overloaded`).
-    #[serde(skip)]
-    retry_after_s: Option<u32>,
-}
-
-impl Problem {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            kind: format!("urn:armsledger:problem:{code}"),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: status.as_u16(),
-            detail: detail.into(),
-            code,
-            current_version: None,
-            retry_after_s: None,
-        }
-    }
-}
-
-/// The HTTP form of a rejected event: 409 for a version conflict (with the stream's
-/// current version), 413 for a too large event, 422 for every other rule.
-fn rejection_problem(r: &Rejection) -> Problem {
-    match r {
-        Rejection::WrongExpectedVersion { current, .. } => {
-            let mut p = Problem::new(StatusCode::CONFLICT, r.code(), r.to_string());
-            p.current_version = Some(*current);
-            p
-        }
-        Rejection::EventTooLarge { .. } => {
-            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, r.code(), r.to_string())
-        }
-        _ => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, r.code(), r.to_string()),
-    }
-}
-
-fn append_problem(e: AppendError) -> Problem {
-    match e {
-        AppendError::Rejected(r) => rejection_problem(&r.rejection),
-        AppendError::Overloaded => {
-            let mut p = Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
-                "the write queue is full; retry later",
-            );
-            p.retry_after_s = Some(1);
-            p
-        }
-        AppendError::Closed => Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "closed",
-            "the ledger is shutting down",
-        ),
-        other => internal(other),
-    }
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.detail)
-    }
-}
-
-impl ResponseError for Problem {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status_code());
-        response.content_type("application/problem+json");
-        if let Some(s) = self.retry_after_s {
-            response.insert_header(("Retry-After", s.to_string()));
-        }
-        response.json(self)
-    }
-}
-
-fn internal(e: impl std::fmt::Display) -> Problem {
-    Problem::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "storage_error",
-        e.to_string(),
-    )
-}
-
-fn proof_problem(e: ProofRequestError) -> Problem {
-    match e {
-        ProofRequestError::Store(s) => internal(s),
-        other => Problem::new(StatusCode::BAD_REQUEST, other.code(), other.to_string()),
-    }
-}
 
 /// What a durable append returns.
 #[derive(Debug, Serialize)]
@@ -172,13 +70,80 @@ async fn submit_event(
     } else {
         StatusCode::CREATED
     };
-    Ok(HttpResponse::build(status).json(ReceiptBody {
+    Ok(HttpResponse::build(status).json(receipt_body(receipt)))
+}
+
+fn receipt_body(receipt: ledger::Receipt) -> ReceiptBody {
+    ReceiptBody {
         index: receipt.index,
         stream_version: receipt.stream_version,
         leaf_hash: STANDARD.encode(receipt.leaf_hash),
         recorded_at: receipt.recorded_at,
         duplicate: receipt.duplicate,
-    }))
+    }
+}
+
+/// The largest batch body: the batch limit times the event limit, plus the array's commas.
+fn batch_bytes_max(ledger: &Ledger) -> usize {
+    let config = ledger.config();
+    config
+        .batch_events_max
+        .saturating_mul(config.event_limits.event_bytes_max.saturating_add(1))
+}
+
+/// `POST /v1/events:batch`: a JSON array of signed events, appended all or nothing in one
+/// durable commit. 201 with one receipt per event (in order); a rejection names the
+/// event's position in the array.
+async fn submit_batch(
+    ledger: web::Data<Ledger>,
+    body: web::Payload,
+) -> Result<HttpResponse, Problem> {
+    let limits = ledger.config().event_limits;
+    let max = batch_bytes_max(&ledger);
+    let bytes = match body.to_bytes_limited(max).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            return Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "body_unreadable",
+                e.to_string(),
+            ));
+        }
+        Err(_) => {
+            return Err(Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch_too_large",
+                format!("a batch body is at most {max} bytes"),
+            ));
+        }
+    };
+    // The array is split by the ledger's own parser (depth: the array plus an event), and
+    // each member is parsed under the event limits from its canonical bytes.
+    let members = match ledger::json::Json::parse(&bytes, limits.json_depth_max + 1) {
+        Ok(ledger::json::Json::Array(members)) => members,
+        Ok(_) => {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not_an_array",
+                "a batch is a JSON array of signed events",
+            ));
+        }
+        Err(e) => return Err(rejection_problem(&e.into())),
+    };
+    let mut events = Vec::with_capacity(members.len());
+    for (position, member) in members.into_iter().enumerate() {
+        let event = SignedEvent::parse(&member.to_canonical_vec(), &limits)
+            .map_err(|r| rejection_problem(&r).at(position))?;
+        events.push(event);
+    }
+    let receipts = ledger
+        .submit(events)
+        .map_err(append_problem)?
+        .await
+        .map_err(append_problem)?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "receipts": receipts.into_iter().map(receipt_body).collect::<Vec<_>>()
+    })))
 }
 
 /// Hashes as JSON wants them (DESIGN.md: standard base64).
@@ -222,9 +187,19 @@ struct EntriesQuery {
 }
 
 async fn entries(
+    request: actix_web::HttpRequest,
     ledger: web::Data<Ledger>,
+    tokens: web::Data<crate::auth::Tokens>,
     query: web::Query<EntriesQuery>,
 ) -> Result<HttpResponse, Problem> {
+    let principal = tokens.principal(&request, &ledger.registry())?;
+    if principal.role != crate::auth::Role::Auditor {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "entries hold confidential content: an auditor's token reads them",
+        ));
+    }
     let limit = query.limit.unwrap_or(100);
     if limit == 0 || limit > ENTRIES_PAGE_MAX {
         return Err(Problem::new(
@@ -330,11 +305,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(bad_query)
         .route("/healthz", web::get().to(healthz))
         .route("/v1/events", web::post().to(submit_event))
+        .route("/v1/events:batch", web::post().to(submit_batch))
         .route("/v1/log/checkpoint", web::get().to(checkpoint))
         .route("/v1/log/key", web::get().to(verifier_key))
         .route("/v1/log/entries", web::get().to(entries))
         .route("/v1/log/proof/inclusion", web::get().to(inclusion))
-        .route("/v1/log/proof/consistency", web::get().to(consistency));
+        .route("/v1/log/proof/consistency", web::get().to(consistency))
+        .configure(crate::reads::routes);
+}
+
+/// How to run the server.
+#[derive(Debug)]
+pub struct ServerOptions {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: String,
+    pub workers: usize,
+    /// The bearer-token file (`auth`), usually `<db>.tokens.json`.
+    pub token_file: std::path::PathBuf,
+    pub reads: crate::reads::ReadSettings,
 }
 
 /// A server running on its own thread (what `serve` runs, and what tests start on port 0).
@@ -366,11 +354,13 @@ impl RunningServer {
     }
 }
 
-/// Binds `listen` (port 0 picks a free port) and serves the ledger on its own thread.
-pub fn start(ledger: Ledger, listen: &str, workers: usize) -> std::io::Result<RunningServer> {
+/// Binds the address (port 0 picks a free port) and serves the ledger on its own thread.
+pub fn start(ledger: Ledger, options: ServerOptions) -> std::io::Result<RunningServer> {
     let data = web::Data::new(ledger);
+    let tokens = web::Data::new(crate::auth::Tokens::new(options.token_file));
+    let reads = web::Data::new(options.reads);
+    let (workers, listen) = (options.workers, options.listen);
     let (tx, rx) = std::sync::mpsc::channel();
-    let listen = listen.to_owned();
     let thread = std::thread::Builder::new()
         .name("http".into())
         .spawn(move || {
@@ -378,6 +368,8 @@ pub fn start(ledger: Ledger, listen: &str, workers: usize) -> std::io::Result<Ru
                 let server = actix_web::HttpServer::new(move || {
                     actix_web::App::new()
                         .app_data(data.clone())
+                        .app_data(tokens.clone())
+                        .app_data(reads.clone())
                         .configure(routes)
                         .default_service(web::to(not_found))
                 })

@@ -372,3 +372,21 @@ pub fn cli_init(db: &Path) -> (u8, String, String) {
         "BE",
     ])
 }
+
+/// Options for a test server on a free port, with its token file in `dir`.
+pub fn server_options(dir: &Path) -> api::server::ServerOptions {
+    api::server::ServerOptions {
+        listen: "127.0.0.1:0".into(),
+        workers: 2,
+        token_file: dir.join("tokens.json"),
+        reads: api::reads::ReadSettings::default(),
+    }
+}
+
+/// A bearer token for `authority` with `role`, in the token file of [`server_options`].
+pub fn make_token(dir: &Path, authority: &str, role: api::auth::Role) -> String {
+    let authority = ledger::event::AuthorityId::parse(authority).expect("authority id");
+    api::auth::create_token(&dir.join("tokens.json"), &authority, role, None)
+        .expect("token")
+        .0
+}

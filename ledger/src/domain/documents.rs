@@ -782,7 +782,7 @@ pub(super) fn evolve(
                 if let Some(mut weapon) = load_weapon(views, &weapon_name)?.filter(on_board) {
                     weapon.status = WeaponStatus::Active;
                     weapon.consignment = None;
-                    weapon.country = Some(imported.importing_country);
+                    weapon.move_to(imported.importing_country);
                     weapon.holder = Some(consignment.consignee.name.as_str().to_owned());
                     if restriction.is_some() {
                         weapon.reexport_restriction = restriction.clone();

@@ -27,6 +27,7 @@ mod allow;
 mod documents;
 mod trace;
 pub mod views;
+pub mod visibility;
 mod weapon;
 
 use crate::catalogue::{DomainEvent, WeaponId};

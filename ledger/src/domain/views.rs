@@ -46,6 +46,16 @@ pub enum WeaponStatus {
     Destroyed,
 }
 
+impl WeaponView {
+    /// Records that the weapon is now in `country`.
+    pub fn move_to(&mut self, country: CountryCode) {
+        self.country = Some(country);
+        if !self.states.contains(&country) {
+            self.states.push(country);
+        }
+    }
+}
+
 impl WeaponStatus {
     /// Lost or stolen: no transfer until it is recovered (DOMAIN.md invariant 2).
     pub fn is_missing(self) -> bool {
@@ -139,6 +149,9 @@ pub struct WeaponView {
     /// The State the weapon is in, as far as the log knows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<CountryCode>,
+    /// Every State the records place it in, in order (made, imported, seized...): each
+    /// of them may read its record.
+    pub states: Vec<CountryCode>,
     /// True once any mark was recorded as obliterated and not yet restored.
     pub marks_obliterated: bool,
     pub obligations: Vec<Obligation>,

@@ -358,6 +358,17 @@ pub(super) fn evolve(
         }
         _ => {}
     }
+    // Whatever moved the weapon, the States it has been in keep their record of it.
+    for country in weapon
+        .identity
+        .country_of_manufacture
+        .into_iter()
+        .chain(weapon.country)
+    {
+        if !weapon.states.contains(&country) {
+            weapon.states.push(country);
+        }
+    }
     if weapon.identity.serial_normalized != serial_before {
         flag_duplicate_serials(views, &mut weapon)?;
     }
@@ -373,6 +384,7 @@ fn new_weapon(id: WeaponId, index: u64) -> WeaponView {
         marks: Vec::new(),
         holder: None,
         country: None,
+        states: Vec::new(),
         marks_obliterated: false,
         obligations: Vec::new(),
         reexport_restriction: None,

@@ -15,7 +15,16 @@ fn agent() -> ureq::Agent {
 }
 
 fn get(url: &str) -> (u16, String, String) {
-    let mut response = agent().get(url).call().expect("the server answers");
+    get_as(url, None)
+}
+
+/// A GET with a bearer token.
+pub fn get_as(url: &str, token: Option<&str>) -> (u16, String, String) {
+    let mut request = agent().get(url);
+    if let Some(token) = token {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    let mut response = request.call().expect("the server answers");
     let status = response.status().as_u16();
     let content_type = response
         .headers()
@@ -68,7 +77,7 @@ fn the_log_endpoints_serve_what_an_auditor_can_check() {
         );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    let server = api::server::start(ledger.clone(), "127.0.0.1:0", 2).unwrap();
+    let server = api::server::start(ledger.clone(), server_options(dir.path())).unwrap();
     let base = format!("http://{}", server.addr);
 
     assert_eq!(get(&format!("{base}/healthz")).0, 200);
@@ -83,8 +92,15 @@ fn the_log_endpoints_serve_what_an_auditor_can_check() {
     let checkpoint = note::open_checkpoint(&verifier, &signed).unwrap();
     assert_eq!(checkpoint.size, 32);
 
-    // Entries come as exact bytes, one per line: the client recomputes every leaf.
-    let (status, content_type, lines) = get(&format!("{base}/v1/log/entries?from=0&limit=1000"));
+    // Entries come as exact bytes, one per line: the client recomputes every leaf. They
+    // hold confidential content: an auditor reads them, nobody else.
+    let auditor = make_token(dir.path(), "zz-admin", api::auth::Role::Auditor);
+    let authority = make_token(dir.path(), "zz-police", api::auth::Role::Authority);
+    let entries_url = format!("{base}/v1/log/entries?from=0&limit=1000");
+    assert_eq!(get(&entries_url).0, 401);
+    assert_eq!(get_as(&entries_url, Some(&authority)).0, 403);
+    assert_eq!(get_as(&entries_url, Some("alt_not-a-token")).0, 401);
+    let (status, content_type, lines) = get_as(&entries_url, Some(&auditor));
     assert_eq!((status, content_type.as_str()), (200, "application/jsonl"));
     let leaves: Vec<merkle::Hash> = lines
         .lines()
@@ -151,7 +167,7 @@ fn the_log_endpoints_serve_what_an_auditor_can_check() {
         ),
         (format!("{base}/v1/nothing"), "not_found"),
     ] {
-        let (status, content_type, body) = get(&url);
+        let (status, content_type, body) = get_as(&url, Some(&auditor));
         assert!(status == 400 || status == 404, "{url}: {status}");
         assert_eq!(content_type, "application/problem+json", "{url}");
         let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -191,7 +207,7 @@ fn events_are_submitted_over_http_with_typed_answers() {
         ledger::SystemClock::shared(),
     );
     let police = register(&ledger, "zz-police", "police", 10);
-    let server = api::server::start(ledger.clone(), "127.0.0.1:0", 2).unwrap();
+    let server = api::server::start(ledger.clone(), server_options(dir.path())).unwrap();
     let url = format!("http://{}/v1/events", server.addr);
 
     // Durable, then the receipt: index, stream version, leaf hash.

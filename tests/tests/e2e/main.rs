@@ -6,6 +6,7 @@
     reason = "test code: a panic is a failed test"
 )]
 
+mod api;
 mod cli;
 mod corruption;
 mod crash;

@@ -127,15 +127,15 @@ fn liberia_2002_forged_certificates_are_refused() {
 // 2. Peru 1999: a genuine certificate, a diverted shipment
 // ---------------------------------------------------------------------------------------
 
-const PERU_EUC: &str = "PE-EUC-1998-0412";
-const PERU_LICENCE: &str = "JO-EL-1998-077";
-const PERU_CONSIGNMENT: &str = "JO-C-1999-003";
-const PERU_TRACE: &str = "CO-TR-2000-031";
+pub(crate) const PERU_EUC: &str = "PE-EUC-1998-0412";
+pub(crate) const PERU_LICENCE: &str = "JO-EL-1998-077";
+pub(crate) const PERU_CONSIGNMENT: &str = "JO-C-1999-003";
+pub(crate) const PERU_TRACE: &str = "CO-TR-2000-031";
 
 /// Jordan sold surplus rifles to the Peruvian army on a genuine Peruvian certificate; they
 /// were airdropped to an armed group in Colombia instead, seized there and traced back.
 /// Every document checks out; what the ledger shows is a dispatch that never arrived.
-fn peru_1999(s: &Script) -> Vec<String> {
+pub(crate) fn peru_1999(s: &Script) -> Vec<String> {
     let jordan = s.authority("jo-licensing", "licensing", "JO");
     let jordan_customs = s.authority("jo-customs", "customs", "JO");
     let peru = s.authority("pe-ministry", "ministry", "PE");

@@ -1,0 +1,279 @@
+//! Bearer tokens and roles for reads (DESIGN.md "Authorities, keys and access").
+//!
+//! Writes need no token: an event is authenticated by its own signature. Reads need a
+//! token made by `armsledger token create --authority ID --role ROLE`. The server keeps only
+//! the token's SHA-256, in a small JSON file beside the ledger (`<db>.tokens.json`), which
+//! `token create` and `token revoke` rewrite atomically and the server reads again when it
+//! changes: tokens come and go without a restart, and the ledger file (locked by the
+//! server) is not needed to make one.
+//!
+//! Roles: `auditor` reads everything; `authority` reads what concerns the State of the
+//! authority it was made for (`ledger::domain::visibility`); `public` reads only what is
+//! public anyway (checkpoints, the verifier key, proofs: hashes only).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+use std::time::SystemTime;
+
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ledger::event::{AuthorityId, Timestamp};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::problem::Problem;
+
+/// What a token lets its holder read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Auditor,
+    Authority,
+    Public,
+}
+
+/// One token as the file keeps it: never the token itself, only its hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRecord {
+    /// A short public name for revoking it (the first 12 hex digits of its hash).
+    pub id: String,
+    pub sha256: String,
+    pub authority: String,
+    pub role: Role,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenFile {
+    tokens: Vec<TokenRecord>,
+}
+
+/// The token file next to a ledger file: `ledger.redb` -> `ledger.tokens.json`.
+pub fn default_token_file(db: &Path) -> PathBuf {
+    db.with_extension("tokens.json")
+}
+
+fn now() -> String {
+    let ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    Timestamp::from_unix_millis(ms).map_or_else(String::new, |t| t.as_str().to_owned())
+}
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn read_file(path: &Path) -> anyhow::Result<TokenFile> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TokenFile::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes the whole file through a temporary file and a rename, so that a reader never
+/// sees half of it; only the owner may read it.
+fn write_file(path: &Path, file: &TokenFile) -> anyhow::Result<()> {
+    let temporary = path.with_extension("tokens.json.tmp");
+    let bytes = serde_json::to_vec_pretty(file)?;
+    {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut out = options.open(&temporary)?;
+        out.write_all(&bytes)?;
+        out.sync_all()?;
+    }
+    std::fs::rename(&temporary, path)?;
+    Ok(())
+}
+
+/// Makes a token, stores its hash, and returns (the token, its record). The token is shown
+/// once and never stored.
+pub fn create_token(
+    path: &Path,
+    authority: &AuthorityId,
+    role: Role,
+    expires_in_days: Option<u32>,
+) -> anyhow::Result<(String, TokenRecord)> {
+    let mut secret = [0_u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("random bytes: {e}"))?;
+    let token = format!("alt_{}", URL_SAFE_NO_PAD.encode(secret));
+    let sha256 = hash_token(&token);
+    let expires_at = expires_in_days.and_then(|days| {
+        let ms = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()?
+            .as_millis()
+            .checked_add(u128::from(days) * 86_400_000)?;
+        Timestamp::from_unix_millis(i64::try_from(ms).ok()?).map(|t| t.as_str().to_owned())
+    });
+    let record = TokenRecord {
+        id: sha256[..12].to_owned(),
+        sha256,
+        authority: authority.to_string(),
+        role,
+        created_at: now(),
+        expires_at,
+        revoked_at: None,
+    };
+    let mut file = read_file(path)?;
+    file.tokens.push(record.clone());
+    write_file(path, &file)?;
+    Ok((token, record))
+}
+
+/// Marks a token revoked. Returns false when no token has that id.
+pub fn revoke_token(path: &Path, id: &str) -> anyhow::Result<bool> {
+    let mut file = read_file(path)?;
+    let Some(record) = file.tokens.iter_mut().find(|t| t.id == id) else {
+        return Ok(false);
+    };
+    record.revoked_at.get_or_insert_with(now);
+    write_file(path, &file)?;
+    Ok(true)
+}
+
+/// Who is asking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub role: Role,
+    pub authority: AuthorityId,
+    /// The State the authority acts for, from the ledger's registry.
+    pub jurisdiction: String,
+}
+
+impl Principal {
+    /// Whether this principal may read something that concerns the given States' view.
+    pub fn may_read(&self, view: &ledger::domain::views::View) -> bool {
+        match self.role {
+            Role::Auditor => true,
+            Role::Authority => ledger::domain::visibility::concerns_state(view, &self.jurisdiction),
+            Role::Public => false,
+        }
+    }
+}
+
+/// The server's view of the token file: reloaded when the file changes.
+#[derive(Debug)]
+pub struct Tokens {
+    path: PathBuf,
+    loaded: RwLock<(Option<FileStamp>, HashMap<String, TokenRecord>)>,
+}
+
+/// What tells one version of the token file from the next: every rewrite renames a new
+/// file into place, so the inode changes even when two rewrites share a timestamp tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileStamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    inode: u64,
+}
+
+fn stamp(path: &Path) -> Option<FileStamp> {
+    let metadata = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some(FileStamp {
+        modified: metadata.modified().ok(),
+        len: metadata.len(),
+        inode,
+    })
+}
+
+fn unauthorized(detail: &str) -> Problem {
+    Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+}
+
+impl Tokens {
+    pub fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            loaded: RwLock::new((None, HashMap::new())),
+        }
+    }
+
+    fn record(&self, hash: &str) -> Result<Option<TokenRecord>, Problem> {
+        let modified = stamp(&self.path);
+        let fresh = self
+            .loaded
+            .read()
+            .map(|loaded| loaded.0 == modified)
+            .unwrap_or(false);
+        if !fresh {
+            let file = read_file(&self.path).map_err(|e| {
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "token_store",
+                    format!("the token file cannot be read: {e}"),
+                )
+            })?;
+            let map = file
+                .tokens
+                .into_iter()
+                .map(|t| (t.sha256.clone(), t))
+                .collect();
+            if let Ok(mut loaded) = self.loaded.write() {
+                *loaded = (modified, map);
+            }
+        }
+        Ok(self
+            .loaded
+            .read()
+            .ok()
+            .and_then(|loaded| loaded.1.get(hash).cloned()))
+    }
+
+    /// The principal behind the request's bearer token: 401 without a valid one.
+    pub fn principal(
+        &self,
+        request: &HttpRequest,
+        registry: &ledger::registry::Registry,
+    ) -> Result<Principal, Problem> {
+        let header = request
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| unauthorized("this endpoint needs a bearer token"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
+        let record = self
+            .record(&hash_token(token.trim()))?
+            .ok_or_else(|| unauthorized("unknown token"))?;
+        if record.revoked_at.is_some() {
+            return Err(unauthorized("the token was revoked"));
+        }
+        if record
+            .expires_at
+            .as_deref()
+            .is_some_and(|at| at <= now().as_str())
+        {
+            return Err(unauthorized("the token has expired"));
+        }
+        let authority = AuthorityId::parse(&record.authority)
+            .map_err(|_| unauthorized("the token names no valid authority"))?;
+        let registered = registry.get(&authority).ok_or_else(|| {
+            unauthorized("the token's authority is not registered in this ledger")
+        })?;
+        Ok(Principal {
+            role: record.role,
+            jurisdiction: registered.jurisdiction.clone(),
+            authority,
+        })
+    }
+}

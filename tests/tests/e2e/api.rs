@@ -1,0 +1,289 @@
+//! The domain's read endpoints and batch writes over real HTTP, on the Peru 1999 scenario:
+//! who may read what (role x endpoint x State), problem codes, weapon history with
+//! inclusion proofs that a client checks against the signed checkpoint.
+
+use api::auth::Role;
+use armsledger_tests::script::Script;
+use armsledger_tests::*;
+use ledger::merkle;
+use ledger::note::{self, NoteVerifier};
+
+use crate::scenarios::{PERU_CONSIGNMENT, PERU_EUC, PERU_LICENCE, PERU_TRACE, peru_1999};
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build(),
+    )
+}
+
+/// (status, JSON body) of a GET or an empty POST with an optional bearer token.
+fn call(method: &str, url: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+    let agent = agent();
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut response = match (method, &auth) {
+        ("GET", Some(a)) => agent.get(url).header("Authorization", a).call(),
+        ("GET", None) => agent.get(url).call(),
+        (_, Some(a)) => agent.post(url).header("Authorization", a).send_empty(),
+        (_, None) => agent.post(url).send_empty(),
+    }
+    .expect("the server answers");
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn post_json(url: &str, body: &[u8]) -> (u16, serde_json::Value) {
+    let mut response = agent()
+        .post(url)
+        .header("Content-Type", "application/json")
+        .send(body)
+        .expect("the server answers");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap())
+}
+
+#[test]
+fn reads_follow_role_and_state_and_history_proofs_verify() {
+    let s = Script::new();
+    let rifles = peru_1999(&s);
+    // A State with nothing to do with the case.
+    s.authority("fr-police", "police", "FR");
+    let ledger = s.ledger().clone();
+    // Wait for a checkpoint of the whole log (the writer signs within the interval).
+    let size = ledger.reader().unwrap().tree_size().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ledger
+        .reader()
+        .unwrap()
+        .latest_checkpoint()
+        .unwrap()
+        .map(|c| c.0)
+        != Some(size)
+    {
+        assert!(std::time::Instant::now() < deadline, "no checkpoint");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = api::server::start(ledger.clone(), server_options(dir.path())).unwrap();
+    let base = format!("http://{}", server.addr);
+    let token = |authority: &str, role| make_token(dir.path(), authority, role);
+    let auditor = token("zz-admin", Role::Auditor);
+    let jordan = token("jo-licensing", Role::Authority);
+    let peru = token("pe-ministry", Role::Authority);
+    let colombia = token("co-police", Role::Authority);
+    let france = token("fr-police", Role::Authority);
+    let public = token("fr-police", Role::Public);
+
+    // The matrix: role x endpoint x State. 404 for what exists but does not concern the
+    // caller's State: the same answer as for what does not exist.
+    let rifle = &rifles[0];
+    let urls = [
+        ("GET", format!("{base}/v1/weapons/{rifle}")),
+        ("GET", format!("{base}/v1/weapons/{rifle}/history")),
+        ("GET", format!("{base}/v1/eucs/{PERU_EUC}")),
+        (
+            "POST",
+            format!("{base}/v1/eucs/{PERU_EUC}/verify?on=1999-03-01"),
+        ),
+        ("GET", format!("{base}/v1/licences/{PERU_LICENCE}")),
+        ("GET", format!("{base}/v1/consignments/{PERU_CONSIGNMENT}")),
+        ("GET", format!("{base}/v1/trace-requests/{PERU_TRACE}")),
+        ("GET", format!("{base}/v1/authorities")),
+        ("GET", format!("{base}/v1/policies")),
+    ];
+    // Expected statuses, per caller, in the order of `urls`.
+    let expected: [(&str, Option<&str>, [u16; 9]); 7] = [
+        ("no token", None, [401; 9]),
+        ("public", Some(&public), [403; 9]),
+        ("auditor", Some(&auditor), [200; 9]),
+        // Jordan exported, licensed and was asked to trace.
+        ("jordan", Some(&jordan), [200; 9]),
+        // Peru issued the certificate and was the destination; it was not part of the
+        // trace and the weapon never reached it.
+        (
+            "peru",
+            Some(&peru),
+            [404, 404, 200, 200, 200, 200, 404, 200, 200],
+        ),
+        // Colombia seized the weapon and asked the trace.
+        (
+            "colombia",
+            Some(&colombia),
+            [200, 200, 404, 404, 404, 404, 200, 200, 200],
+        ),
+        (
+            "france",
+            Some(&france),
+            [404, 404, 404, 404, 404, 404, 404, 200, 200],
+        ),
+    ];
+    for (who, token, statuses) in expected {
+        for ((method, url), want) in urls.iter().zip(statuses) {
+            let (status, body) = call(method, url, token);
+            assert_eq!(status, want, "{who} {method} {url}: {body}");
+            if status >= 400 {
+                let code = match status {
+                    401 => "unauthorized",
+                    403 => "forbidden",
+                    _ => "not_found",
+                };
+                assert_eq!(body["code"], code, "{who} {url}");
+            }
+        }
+    }
+    // A missing weapon answers exactly like one out of sight.
+    let missing = format!("{base}/v1/weapons/{}", uuid_from(999_999));
+    assert_eq!(
+        call("GET", &missing, Some(&france)),
+        call("GET", &urls[0].1, Some(&france))
+    );
+
+    // The weapon's history: every entry with a proof against one signed checkpoint.
+    let (_, history) = call("GET", &urls[1].1, Some(&colombia));
+    let verifier = NoteVerifier::from_vkey(&ledger.verifier().unwrap().to_vkey()).unwrap();
+    let checkpoint =
+        note::open_checkpoint(&verifier, history["checkpoint"].as_str().unwrap()).unwrap();
+    assert_eq!(history["tree_size"], checkpoint.size);
+    let entries = history["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "marked, then seized: {history}");
+    let reader = ledger.reader().unwrap();
+    for item in entries {
+        let index = item["index"].as_u64().unwrap();
+        let bytes = reader.entry_bytes(index).unwrap().unwrap();
+        let leaf = merkle::leaf_hash(&bytes);
+        assert_eq!(item["leaf_hash"], merkle::hash_to_base64(&leaf));
+        let proof: Vec<merkle::Hash> = item["inclusion_proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| merkle::hash_from_base64(h.as_str().unwrap()).unwrap())
+            .collect();
+        merkle::verify_inclusion(index, checkpoint.size, &leaf, &proof, &checkpoint.root)
+            .unwrap_or_else(|e| panic!("entry {index}: {e}"));
+        assert_eq!(item["entry"]["event"]["stream"], format!("weapon:{rifle}"));
+    }
+
+    // The certificate verifies as authentic; its validity is judged on the date asked.
+    let (_, verdict) = call("POST", &urls[3].1, Some(&peru));
+    assert_eq!(verdict["authentic"], true, "{verdict}");
+    assert_eq!(verdict["revoked"], false);
+    let (_, late) = call(
+        "POST",
+        &format!("{base}/v1/eucs/{PERU_EUC}/verify?on=2030-01-01"),
+        Some(&peru),
+    );
+    assert_eq!(late["verdict"], "invalid");
+    assert!(
+        late["failed_checks"]
+            .as_array()
+            .unwrap()
+            .contains(&"outside_validity".into()),
+        "{late}"
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &format!("{base}/v1/eucs/{PERU_EUC}/verify?on=soon"),
+            Some(&peru)
+        )
+        .1["code"],
+        "invalid_query"
+    );
+
+    // Trace lists: each State sees its own, with age and the overdue flag.
+    let list = |token: &str, query: &str| {
+        call(
+            "GET",
+            &format!("{base}/v1/trace-requests{query}"),
+            Some(token),
+        )
+        .1["trace_requests"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(list(&colombia, ""), 1);
+    assert_eq!(list(&jordan, "?state=CO"), 1);
+    assert_eq!(list(&peru, ""), 0);
+    assert_eq!(list(&auditor, "?status=closed"), 0);
+    let (_, one) = call("GET", &urls[6].1, Some(&jordan));
+    assert!(one["age_days"].as_i64().unwrap() > 0, "{one}");
+    assert_eq!(
+        call(
+            "GET",
+            &format!("{base}/v1/trace-requests?status=lost"),
+            Some(&jordan)
+        )
+        .1["code"],
+        "invalid_query"
+    );
+
+    // Search: problem codes for bad queries.
+    let search = |query: &str| call("GET", &format!("{base}/v1/weapons?{query}"), Some(&auditor));
+    assert_eq!(
+        search("serial=ab&match=contains").1["code"],
+        "serial_too_short"
+    );
+    assert_eq!(search("serial=abc&match=fuzzy").1["code"], "invalid_query");
+    assert_eq!(search("serial=abc&country=XX").1["code"], "invalid_query");
+    assert_eq!(search("serial=JAF000201").0, 200);
+
+    // Revoked tokens stop working at once.
+    let id = &ledger::event::AuthorityId::parse("fr-police").unwrap();
+    let (late_token, record) =
+        api::auth::create_token(&dir.path().join("tokens.json"), id, Role::Authority, None)
+            .unwrap();
+    assert_eq!(call("GET", &urls[7].1, Some(&late_token)).0, 200);
+    assert!(api::auth::revoke_token(&dir.path().join("tokens.json"), &record.id).unwrap());
+    assert_eq!(call("GET", &urls[7].1, Some(&late_token)).0, 401);
+    server.stop().unwrap();
+}
+
+#[test]
+fn a_batch_is_appended_all_or_nothing_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = create_ledger(
+        &dir.path().join("batch.redb"),
+        ledger::LedgerConfig::default(),
+        ledger::SystemClock::shared(),
+    );
+    let police = register(&ledger, "be-police", "police", 10);
+    let server = api::server::start(ledger.clone(), server_options(dir.path())).unwrap();
+    let url = format!("http://{}/v1/events:batch", server.addr);
+    let array = |events: &[ledger::event::SignedEvent]| {
+        let texts: Vec<String> = events
+            .iter()
+            .map(|e| String::from_utf8(e.to_canonical_vec()).unwrap())
+            .collect();
+        format!("[{}]", texts.join(",")).into_bytes()
+    };
+    let good = [police.weapon_marked(1), police.weapon_marked(2)];
+    let (status, body) = post_json(&url, &array(&good));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["receipts"][1]["index"], 3);
+    // One bad member (a second marking of weapon 1) refuses the whole batch and says which.
+    let bad = [police.weapon_marked(3), police.weapon_marked(1)];
+    let (status, body) = post_json(&url, &array(&bad));
+    assert_eq!(
+        (status, body["position"].as_u64()),
+        (409, Some(1)),
+        "{body}"
+    );
+    let before = ledger.reader().unwrap().tree_size().unwrap();
+    assert_eq!(before, 4, "nothing of the refused batch was appended");
+    let (status, body) = post_json(&url, b"{\"not\": \"an array\"}");
+    assert_eq!((status, body["code"].as_str()), (422, Some("not_an_array")));
+    let (status, body) = post_json(&url, b"[{\"event_id\": 1}]");
+    assert_eq!(
+        (status, body["position"].as_u64()),
+        (422, Some(0)),
+        "{body}"
+    );
+    server.stop().unwrap();
+}
