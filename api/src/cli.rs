@@ -27,12 +27,18 @@ enum Command {
     /// Serve a ledger over HTTP: event submission, the domain's reads (bearer tokens),
     /// and the public log endpoints (checkpoint, verifier key, proofs).
     Serve {
-        /// The ledger file.
-        #[arg(long)]
-        db: PathBuf,
+        /// The ledger file (not needed with --demo).
+        #[arg(long, required_unless_present = "demo")]
+        db: Option<PathBuf>,
         /// The log key (PKCS#8 PEM) that signs checkpoints; `init` wrote it as log.key.pem.
-        #[arg(long)]
-        log_key: PathBuf,
+        #[arg(long, required_unless_present = "demo")]
+        log_key: Option<PathBuf>,
+        /// Serve the demo ledger in --demo-dir, building it first if it is not there.
+        #[arg(long, conflicts_with_all = ["db", "log_key"])]
+        demo: bool,
+        /// Where the demo ledger lives.
+        #[arg(long, default_value = "armsledger-demo")]
+        demo_dir: PathBuf,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
@@ -46,6 +52,16 @@ enum Command {
         /// BE=30); repeat for several States. Requests past it are flagged overdue.
         #[arg(long = "trace-deadline", value_parser = parse_deadline)]
         trace_deadlines: Vec<(String, u32)>,
+    },
+    /// Build the demo ledger (several States, thousands of weapons, licences, certificates,
+    /// consignments, seizures and traces) in a directory, with demo keys and tokens.
+    Demo {
+        /// The directory to build it in (must not hold a demo yet).
+        #[arg(long, default_value = "armsledger-demo")]
+        dir: PathBuf,
+        /// How many weapons to make (at least 400).
+        #[arg(long, default_value_t = 2000)]
+        weapons: u64,
     },
     /// Make or revoke the bearer tokens that reads need.
     #[command(subcommand)]
@@ -222,14 +238,33 @@ pub fn run(
         Command::Verify { db, vkey } => verify(&db, vkey.as_deref(), out, err),
         Command::Rebuild { db } => rebuild(&db, out),
         Command::Token(command) => token(&command, out),
+        Command::Demo { dir, weapons } => demo(&dir, weapons, out).map(|_| 0),
         Command::Serve {
             db,
             log_key,
+            demo: use_demo,
+            demo_dir,
             listen,
             workers,
             tokens,
-            trace_deadlines,
-        } => {
+            mut trace_deadlines,
+        } => (|| {
+            let (db, log_key) = match (use_demo, db, log_key) {
+                (true, _, _) => {
+                    let db = demo_dir.join("demo.redb");
+                    if db.exists() {
+                        print_demo_tokens(&demo_dir, out)?;
+                    } else {
+                        demo(&demo_dir, 2000, out)?;
+                    }
+                    if trace_deadlines.is_empty() {
+                        trace_deadlines.push(("BE".into(), 30));
+                    }
+                    (db, demo_dir.join("keys").join("log.key.pem"))
+                }
+                (false, Some(db), Some(log_key)) => (db, log_key),
+                _ => bail!("give --db and --log-key, or --demo"),
+            };
             let options = api_server::ServerOptions {
                 token_file: tokens.unwrap_or_else(|| crate::auth::default_token_file(&db)),
                 listen,
@@ -239,7 +274,7 @@ pub fn run(
                 },
             };
             serve(&db, &log_key, options, out)
-        }
+        })(),
     };
     result.unwrap_or_else(|e| {
         let _ = writeln!(err, "error: {e:#}");
@@ -314,6 +349,16 @@ fn serve(
         server.addr
     )?;
     writeln!(out, "  verifier key: http://{}/v1/log/key", server.addr)?;
+    writeln!(
+        out,
+        "  weapons:      http://{}/v1/weapons?serial=FN2020-000005 (bearer token)",
+        server.addr
+    )?;
+    writeln!(
+        out,
+        "  traces:       http://{}/v1/trace-requests (bearer token)",
+        server.addr
+    )?;
     out.flush()?;
     server.wait()?;
     Ok(0)
@@ -332,6 +377,35 @@ fn write_private_key(path: &Path, key: &ed25519_dalek::SigningKey) -> anyhow::Re
         .with_context(|| format!("writing {} (it must not exist yet)", path.display()))?;
     file.write_all(pem.as_bytes())?;
     Ok(())
+}
+
+/// The demo's tokens, kept in a file beside it (demo tokens only: never do this with real
+/// ones, which are shown once).
+fn demo_tokens_file(dir: &Path) -> PathBuf {
+    dir.join("demo-tokens.txt")
+}
+
+fn print_demo_tokens(dir: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(demo_tokens_file(dir)).unwrap_or_default();
+    write!(out, "{text}")?;
+    Ok(())
+}
+
+fn demo(dir: &Path, weapons: u64, out: &mut dyn Write) -> anyhow::Result<crate::demo::Demo> {
+    writeln!(out, "building the demo ledger in {} ...", dir.display())?;
+    let started = std::time::Instant::now();
+    let built = crate::demo::build(dir, weapons)?;
+    let mut text = format!(
+        "demo ledger {} built in {:.1} s\ndemo tokens (curl -H 'Authorization: Bearer TOKEN' ...):\n",
+        built.db.display(),
+        started.elapsed().as_secs_f64()
+    );
+    for (who, role, token) in &built.tokens {
+        text.push_str(&format!("  {role:?} {who}: {token}\n"));
+    }
+    std::fs::write(demo_tokens_file(dir), &text)?;
+    write!(out, "{text}")?;
+    Ok(built)
 }
 
 fn rebuild(db: &Path, out: &mut dyn Write) -> anyhow::Result<u8> {

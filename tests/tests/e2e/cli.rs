@@ -1,6 +1,6 @@
 //! The `armsledger` command line, run in-process with the real argument parser.
 
-use armsledger_tests::{cli as run, cli_init};
+use armsledger_tests::{cli as run, cli_init, server_options};
 
 #[test]
 fn init_creates_a_ledger_that_verifies_and_refuses_to_overwrite() {
@@ -128,4 +128,77 @@ fn serve_explains_what_is_missing() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("not a PKCS#8 ed25519 key"), "{err}");
+}
+
+/// `armsledger demo` builds a ledger that verifies and serves real data at once: the
+/// README's first command (`serve --demo`) runs exactly this, then serves it.
+#[test]
+fn the_demo_ledger_verifies_and_serves_its_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_dir = dir.path().join("demo");
+    let (code, out, err) = run(&[
+        "demo",
+        "--dir",
+        demo_dir.to_str().unwrap(),
+        "--weapons",
+        "400",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let token_of = |who: &str| {
+        out.lines()
+            .find(|l| l.contains(&format!(" {who}: ")))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap()
+            .to_owned()
+    };
+    let db = demo_dir.join("demo.redb");
+    let (code, report, err) = run(&["verify", "--db", db.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(report.contains("13 authorities"), "{report}");
+    // A second build in the same place is refused, nothing is overwritten.
+    assert_eq!(run(&["demo", "--dir", demo_dir.to_str().unwrap()]).0, 2);
+
+    let pem = std::fs::read_to_string(demo_dir.join("keys/log.key.pem")).unwrap();
+    let ledger = ledger::Ledger::open(
+        &db,
+        ledger::crypto::signing_key_from_pem(&pem).unwrap(),
+        ledger::LedgerConfig::default(),
+        ledger::SystemClock::shared(),
+    )
+    .unwrap();
+    let mut options = server_options(&demo_dir);
+    options.token_file = api::auth::default_token_file(&db);
+    options.reads.trace_deadline_days.insert("BE".into(), 30);
+    let server = api::server::start(ledger, options).unwrap();
+    let get = |path: &str, token: &str| -> serde_json::Value {
+        let mut response = ureq::get(&format!("http://{}{path}", server.addr))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap();
+        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
+    };
+    // Belgium sees its three trace requests; the one nobody answered is overdue.
+    let traces = get("/v1/trace-requests", &token_of("be-licensing"));
+    let traces = traces["trace_requests"].as_array().unwrap();
+    assert_eq!(traces.len(), 3, "{traces:?}");
+    let open: Vec<_> = traces.iter().filter(|t| t["overdue"] == true).collect();
+    assert_eq!(open.len(), 1, "{traces:?}");
+    assert_eq!(open[0]["id"], "FR-TR-2026-0007");
+    // Kenya verifies its certificate; Colombia finds the diverted rifles by serial.
+    let verdict = ureq::post(&format!(
+        "http://{}/v1/eucs/KE-EUC-2024-0007/verify?on=2024-06-01",
+        server.addr
+    ))
+    .header("Authorization", &format!("Bearer {}", token_of("ke-mod")))
+    .send_empty()
+    .unwrap()
+    .body_mut()
+    .read_to_string()
+    .unwrap();
+    let verdict: serde_json::Value = serde_json::from_str(&verdict).unwrap();
+    assert_eq!(verdict["authentic"], true, "{verdict}");
+    assert_eq!(verdict["delivery_verified"], true, "{verdict}");
+    let found = get("/v1/weapons?serial=fn2020-000200", &token_of("co-police"));
+    assert_eq!(found["weapons"][0]["status"], "seized", "{found}");
+    server.stop().unwrap();
 }
