@@ -483,10 +483,22 @@ fn decide_dispatch(
         }
         single_transaction(&euc, licence.number.as_str())?;
     }
-    for id in &dispatched.weapons {
+    for (position, id) in dispatched.weapons.iter().enumerate() {
+        if dispatched.weapons[..position].contains(id) {
+            return Err(Rejection::InvalidPayload {
+                event_type: event.event_type().to_owned(),
+                reason: format!("weapons lists {id} twice"),
+            }
+            .into());
+        }
         let weapon = load_weapon(views, &weapon_stream(id))?
             .ok_or_else(|| Rejection::WeaponNotMarked(id.to_string()))?;
         super::weapon::movable(&weapon)?;
+        // Goods leave from where they are: the exporting State's customs cannot ship a
+        // weapon the log places in another State.
+        if let Some(country) = &weapon.country {
+            own_state(context, "weapon.country", country.as_str())?;
+        }
     }
     allocate_consents(views, dispatched, context).map(|_| ())
 }
@@ -780,7 +792,9 @@ pub(super) fn evolve(
                     w.consignment.as_deref() == Some(consignment.number.as_str())
                 };
                 if let Some(mut weapon) = load_weapon(views, &weapon_name)?.filter(on_board) {
-                    weapon.status = WeaponStatus::Active;
+                    if weapon.status == WeaponStatus::InTransit {
+                        weapon.status = WeaponStatus::Active;
+                    }
                     weapon.consignment = None;
                     weapon.move_to(imported.importing_country);
                     weapon.holder = Some(consignment.consignee.name.as_str().to_owned());
@@ -860,7 +874,11 @@ fn evolve_dispatch(
     for id in &dispatched.weapons {
         let weapon_name = weapon_stream(id);
         if let Some(mut weapon) = load_weapon(views, &weapon_name)? {
-            weapon.status = WeaponStatus::InTransit;
+            // A deactivated weapon keeps its class on the way; transit shows in
+            // `consignment`.
+            if weapon.status != WeaponStatus::Deactivated {
+                weapon.status = WeaponStatus::InTransit;
+            }
             weapon.consignment = Some(number.clone());
             views.put(weapon_name, View::Weapon(Box::new(weapon)));
         }

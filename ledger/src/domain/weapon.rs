@@ -272,8 +272,14 @@ pub(super) fn evolve(
         DomainEvent::DomesticTransferRecorded(transfer) => {
             weapon.holder = Some(holder_name(&transfer.to_holder));
         }
-        DomainEvent::WeaponReportedLost(_) => weapon.status = WeaponStatus::Lost,
-        DomainEvent::WeaponReportedStolen(_) => weapon.status = WeaponStatus::Stolen,
+        DomainEvent::WeaponReportedLost(_) => {
+            weapon.status = WeaponStatus::Lost;
+            weapon.consignment = None;
+        }
+        DomainEvent::WeaponReportedStolen(_) => {
+            weapon.status = WeaponStatus::Stolen;
+            weapon.consignment = None;
+        }
         DomainEvent::WeaponRecovered(recovered) => {
             weapon.status = WeaponStatus::Active;
             weapon.country = context_country(context).or(weapon.country);
@@ -321,6 +327,7 @@ pub(super) fn evolve(
         }
         DomainEvent::WeaponConfiscated(confiscated) => {
             weapon.status = WeaponStatus::Confiscated;
+            weapon.consignment = None;
             weapon.holder = Some(confiscated.custodian.as_str().to_owned());
         }
         DomainEvent::WeaponDeactivated(deactivated) => {
@@ -331,6 +338,7 @@ pub(super) fn evolve(
         }
         DomainEvent::WeaponDestroyed(_) => {
             weapon.status = WeaponStatus::Destroyed;
+            weapon.consignment = None;
             weapon.obligations.clear();
         }
         DomainEvent::RecordCorrected(correction) => {
@@ -486,7 +494,11 @@ fn flag_duplicate_serials(
         return Ok(());
     };
     let manufacturer = weapon.identity.manufacturer.as_deref().map(normalize_query);
-    for other_id in views.serial_holders(&serial)? {
+    // Sorted, so that the append (which reads the index in id order) and the rebuild
+    // (which knows them in the order they came) write the same view.
+    let mut holders = views.serial_holders(&serial)?;
+    holders.sort();
+    for other_id in holders {
         if other_id == weapon.id {
             continue;
         }
@@ -500,9 +512,11 @@ fn flag_duplicate_serials(
             push_unique(&mut weapon.duplicate_serial_of, other_id);
             if !other.duplicate_serial_of.contains(&weapon.id) {
                 other.duplicate_serial_of.push(weapon.id);
+                other.duplicate_serial_of.sort();
                 views.put(other_stream, View::Weapon(Box::new(other)));
             }
         }
     }
+    weapon.duplicate_serial_of.sort();
     Ok(())
 }

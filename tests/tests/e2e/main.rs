@@ -10,6 +10,7 @@ mod api;
 mod cli;
 mod corruption;
 mod crash;
+mod domain_model;
 mod golden;
 mod http;
 mod log;
