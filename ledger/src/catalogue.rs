@@ -2619,6 +2619,33 @@ impl DomainEvent {
     }
 }
 
+impl DomainEvent {
+    /// Reads a payload straight from its JSON bytes (as stored inside an entry) when it is
+    /// at the current version: no intermediate tree. Older versions take the upcasting
+    /// path. Same checks and codes as [`DomainEvent::from_payload`].
+    pub fn from_payload_bytes(
+        event_type: &str,
+        type_version: u32,
+        payload: &[u8],
+    ) -> Result<DomainEvent, CatalogueError> {
+        let entry = catalogued(event_type)?;
+        if type_version != entry.type_version {
+            let parsed = Json::parse(payload, PAYLOAD_DEPTH_MAX)
+                .map_err(|e| invalid_payload(entry.event_type, e.to_string()))?;
+            let Json::Object(object) = parsed else {
+                return Err(invalid_payload(
+                    entry.event_type,
+                    "the payload is not an object",
+                ));
+            };
+            return Self::from_payload(event_type, type_version, &object);
+        }
+        let event = DomainEvent::decode_current(entry.event_type, payload)?;
+        event.validate()?;
+        Ok(event)
+    }
+}
+
 fn from_payload_with(
     upcasters: &[Upcaster],
     event_type: &str,
@@ -2698,6 +2725,37 @@ fn upcast_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn payload_bytes_read_like_the_parsed_payload() {
+        let bytes =
+            br#"{"kind":"refused","reason":"Ongoing investigation","responding_state":"BE"}"#;
+        let parsed = Json::parse(bytes, 32).unwrap();
+        let object = parsed.as_object().unwrap();
+        assert_eq!(
+            DomainEvent::from_payload_bytes("TraceResponded", 1, bytes).unwrap(),
+            DomainEvent::from_payload("TraceResponded", 1, object).unwrap()
+        );
+        let refused = br#"{"kind":"refused","responding_state":"BE"}"#;
+        assert_eq!(
+            DomainEvent::from_payload_bytes("TraceResponded", 1, refused)
+                .unwrap_err()
+                .code(),
+            "reason_required"
+        );
+        assert_eq!(
+            DomainEvent::from_payload_bytes("TraceResponded", 9, bytes)
+                .unwrap_err()
+                .code(),
+            "unknown_type_version"
+        );
+        assert_eq!(
+            DomainEvent::from_payload_bytes("NoSuchThing", 1, bytes)
+                .unwrap_err()
+                .code(),
+            "unknown_event_type"
+        );
+    }
     use crate::json::JsonError;
 
     const WEAPON: &str = "7f1e2d3c-4b5a-4697-8877-665544332211";

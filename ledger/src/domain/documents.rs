@@ -8,7 +8,8 @@ use super::views::{
 };
 use super::{
     Context, Decided, DomainError, Views, load_consignment, load_euc, load_licence, load_policy,
-    load_weapon, not_found, own_state, stream_exists, weapon_stream,
+    load_weapon, not_found, own_state, stream_exists, take_consignment, take_euc, take_licence,
+    weapon_stream,
 };
 use crate::catalogue::{
     ConsignmentDispatched, DomainEvent, EndUserCertificateUsed, GoodsLine, LicenceDecision,
@@ -962,11 +963,11 @@ macro_rules! updater {
     };
 }
 
-updater!(update_licence, load_licence, Licence, LicenceView);
-updater!(update_euc, load_euc, Euc, EucView);
+updater!(update_licence, take_licence, Licence, LicenceView);
+updater!(update_euc, take_euc, Euc, EucView);
 updater!(
     update_consignment,
-    load_consignment,
+    take_consignment,
     Consignment,
     ConsignmentView
 );

@@ -70,6 +70,11 @@ impl Context<'_> {
 pub trait Views {
     fn get(&mut self, stream: &str) -> Result<Option<View>, StoreError>;
     fn put(&mut self, stream: String, view: View);
+    /// The view of `stream`, to be changed and put back: a store that can hand it over
+    /// without a copy (the rebuild's memory) does so.
+    fn take(&mut self, stream: &str) -> Result<Option<View>, StoreError> {
+        self.get(stream)
+    }
     /// The weapons whose serial number has this search form.
     fn serial_holders(&mut self, serial_normalized: &str) -> Result<Vec<WeaponId>, StoreError>;
     /// The stream of an earlier entry, if there is one at `index`.
@@ -195,7 +200,20 @@ fn entry_of_stream(
 }
 
 macro_rules! typed_view {
-    ($load:ident, $variant:ident, $view:ty) => {
+    ($load:ident, $take:ident, $variant:ident, $view:ty) => {
+        /// Like the loader, but hands the view over to be changed and put back.
+        #[allow(dead_code)]
+        fn $take(views: &mut dyn Views, stream: &str) -> Result<Option<$view>, StoreError> {
+            match views.take(stream)? {
+                Some(View::$variant(view)) => Ok(Some(*view)),
+                Some(_) => Err(StoreError::Corrupt(format!(
+                    "projection of {stream} is not a {}",
+                    stringify!($variant)
+                ))),
+                None => Ok(None),
+            }
+        }
+
         /// The view of `stream`, if it is of this kind (another kind under the same name
         /// would be a corrupt file: stream names carry their kind).
         fn $load(views: &mut dyn Views, stream: &str) -> Result<Option<$view>, StoreError> {
@@ -211,12 +229,17 @@ macro_rules! typed_view {
     };
 }
 
-typed_view!(load_weapon, Weapon, views::WeaponView);
-typed_view!(load_licence, Licence, views::LicenceView);
-typed_view!(load_euc, Euc, views::EucView);
-typed_view!(load_consignment, Consignment, views::ConsignmentView);
-typed_view!(load_trace, Trace, views::TraceView);
-typed_view!(load_policy, Policy, views::PolicyView);
+typed_view!(load_weapon, take_weapon, Weapon, views::WeaponView);
+typed_view!(load_licence, take_licence, Licence, views::LicenceView);
+typed_view!(load_euc, take_euc, Euc, views::EucView);
+typed_view!(
+    load_consignment,
+    take_consignment,
+    Consignment,
+    views::ConsignmentView
+);
+typed_view!(load_trace, take_trace, Trace, views::TraceView);
+typed_view!(load_policy, take_policy, Policy, views::PolicyView);
 
 fn weapon_stream(id: &WeaponId) -> String {
     format!("weapon:{id}")

@@ -4,7 +4,9 @@
 use super::views::{
     CorrectionRecord, Identity, MarkOrigin, MarkRecord, Obligation, View, WeaponStatus, WeaponView,
 };
-use super::{Context, Decided, Views, entry_of_stream, load_weapon, own_state, stream_exists};
+use super::{
+    Context, Decided, Views, entry_of_stream, load_weapon, own_state, stream_exists, take_weapon,
+};
 use crate::catalogue::{DomainEvent, Holder, Identification, Mark, WeaponId};
 use crate::rejection::Rejection;
 use crate::store::StoreError;
@@ -208,7 +210,7 @@ pub(super) fn evolve(
 ) -> Result<(), StoreError> {
     let id = weapon_id(context)?;
     let stream = context.stream.to_string();
-    let mut weapon = load_weapon(views, &stream)?.unwrap_or_else(|| new_weapon(id, context.index));
+    let mut weapon = take_weapon(views, &stream)?.unwrap_or_else(|| new_weapon(id, context.index));
     weapon.last_index = context.index;
     let serial_before = weapon.identity.serial_normalized.clone();
     let index = context.index;
