@@ -53,3 +53,55 @@ fn python_reads_our_keys_and_signs_events_the_ledger_accepts() {
     assert_eq!(receipt.index, 1);
     ledger.verify().unwrap();
 }
+
+/// The example client of `examples/python` against a real server: it signs and submits an
+/// event and a batch, retries idempotently, and checks the signed checkpoint, its entry's
+/// leaf and the inclusion proof with nothing but the verifier key.
+#[test]
+fn the_python_example_client_submits_and_verifies_its_inclusion() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = armsledger_tests::create_ledger(
+        &dir.path().join("py.redb"),
+        LedgerConfig::default(),
+        SystemClock::shared(),
+    );
+    let root = armsledger_tests::root_signer();
+    let key = dir.path().join("root.key.pem");
+    std::fs::write(&key, ledger::crypto::signing_key_to_pem(&root.key).unwrap()).unwrap();
+    let server =
+        api::server::start(ledger.clone(), armsledger_tests::server_options(dir.path())).unwrap();
+    let token = armsledger_tests::make_token(dir.path(), "zz-admin", api::auth::Role::Auditor);
+    let vkey = ledger.verifier().unwrap().to_vkey();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/python/client.py");
+    let output = Command::new("python3")
+        .args([
+            script,
+            "--url",
+            &format!("http://{}", server.addr),
+            "--key",
+            key.to_str().unwrap(),
+            "--actor",
+            "zz-admin",
+            "--key-id",
+            "k1",
+            "--vkey",
+            &vkey,
+            "--token",
+            &token,
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "the example client failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["included"], true);
+    assert_eq!(summary["index"], 1);
+    assert_eq!(summary["batch"], serde_json::json!([2, 3]));
+    assert_eq!(ledger.reader().unwrap().tree_size().unwrap(), 4);
+    server.stop().unwrap();
+    ledger.verify().unwrap();
+}
