@@ -6,6 +6,8 @@
 pub mod auth;
 pub mod cli;
 pub mod demo;
+pub mod feed;
+pub mod metrics;
 pub mod problem;
 pub mod reads;
 pub mod server;

@@ -35,7 +35,7 @@ pub struct ProblemBody {
     title: String,
     status: u16,
     detail: String,
-    code: &'static str,
+    pub(crate) code: &'static str,
     /// On `wrong_expected_version`: where the stream stands (None: it does not exist).
     #[serde(skip_serializing_if = "Option::is_none")]
     current_version: Option<Option<u64>>,

@@ -21,6 +21,9 @@ use ledger::event::SignedEvent;
 use ledger::rejection::Rejection;
 use serde::{Deserialize, Serialize};
 
+/// Seconds a graceful shutdown gives the requests in flight.
+pub const SHUTDOWN_TIMEOUT_S: u64 = 5;
+
 /// The most entries one `GET /v1/log/entries` returns.
 pub const ENTRIES_PAGE_MAX: usize = 1000;
 
@@ -34,9 +37,31 @@ struct ReceiptBody {
     duplicate: bool,
 }
 
+/// Counts a write's outcome for `/metrics`.
+fn observed(
+    metrics: &crate::metrics::Metrics,
+    started: std::time::Instant,
+    result: Result<HttpResponse, Problem>,
+) -> Result<HttpResponse, Problem> {
+    match &result {
+        Ok(_) => metrics.appended(started.elapsed()),
+        Err(problem) => metrics.rejected(problem.code),
+    }
+    result
+}
+
 /// `POST /v1/events`: one signed event. 201 with its receipt once durable; 200 with the
 /// original receipt when the same event was already appended (idempotent retry).
 async fn submit_event(
+    ledger: web::Data<Ledger>,
+    metrics: web::Data<crate::metrics::Metrics>,
+    body: web::Payload,
+) -> Result<HttpResponse, Problem> {
+    let started = std::time::Instant::now();
+    observed(&metrics, started, submit_one(ledger, body).await)
+}
+
+async fn submit_one(
     ledger: web::Data<Ledger>,
     body: web::Payload,
 ) -> Result<HttpResponse, Problem> {
@@ -95,6 +120,15 @@ fn batch_bytes_max(ledger: &Ledger) -> usize {
 /// durable commit. 201 with one receipt per event (in order); a rejection names the
 /// event's position in the array.
 async fn submit_batch(
+    ledger: web::Data<Ledger>,
+    metrics: web::Data<crate::metrics::Metrics>,
+    body: web::Payload,
+) -> Result<HttpResponse, Problem> {
+    let started = std::time::Instant::now();
+    observed(&metrics, started, submit_many(ledger, body).await)
+}
+
+async fn submit_many(
     ledger: web::Data<Ledger>,
     body: web::Payload,
 ) -> Result<HttpResponse, Problem> {
@@ -311,7 +345,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/log/entries", web::get().to(entries))
         .route("/v1/log/proof/inclusion", web::get().to(inclusion))
         .route("/v1/log/proof/consistency", web::get().to(consistency))
-        .configure(crate::reads::routes);
+        .configure(crate::reads::routes)
+        .configure(crate::feed::routes)
+        .configure(crate::metrics::routes);
 }
 
 /// How to run the server.
@@ -330,12 +366,14 @@ pub struct ServerOptions {
 pub struct RunningServer {
     pub addr: SocketAddr,
     handle: actix_web::dev::ServerHandle,
+    feeds: web::Data<crate::feed::FeedsOpen>,
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
 
 impl RunningServer {
-    /// Stops accepting, finishes the requests in flight, and waits.
+    /// Stops accepting, ends the live feeds, finishes the requests in flight, and waits.
     pub fn stop(mut self) -> std::io::Result<()> {
+        self.feeds.close();
         actix_web::rt::System::new().block_on(self.handle.stop(true));
         self.join()
     }
@@ -358,6 +396,9 @@ impl RunningServer {
 pub fn start(ledger: Ledger, options: ServerOptions) -> std::io::Result<RunningServer> {
     let data = web::Data::new(ledger);
     let tokens = web::Data::new(crate::auth::Tokens::new(options.token_file));
+    let metrics = web::Data::new(crate::metrics::Metrics::default());
+    let feeds = web::Data::new(crate::feed::FeedsOpen::default());
+    let feeds_for_handle = feeds.clone();
     let reads = web::Data::new(options.reads);
     let (workers, listen) = (options.workers, options.listen);
     let (tx, rx) = std::sync::mpsc::channel();
@@ -369,11 +410,16 @@ pub fn start(ledger: Ledger, options: ServerOptions) -> std::io::Result<RunningS
                     actix_web::App::new()
                         .app_data(data.clone())
                         .app_data(tokens.clone())
+                        .app_data(metrics.clone())
+                        .app_data(feeds.clone())
                         .app_data(reads.clone())
                         .configure(routes)
                         .default_service(web::to(not_found))
                 })
                 .workers(workers.max(1))
+                // On SIGINT/SIGTERM, requests in flight get this long; a write already
+                // queued is finished by the ledger itself when it closes.
+                .shutdown_timeout(SHUTDOWN_TIMEOUT_S)
                 .bind(&listen);
                 let server = match server {
                     Ok(s) => s,
@@ -397,6 +443,7 @@ pub fn start(ledger: Ledger, options: ServerOptions) -> std::io::Result<RunningS
     Ok(RunningServer {
         addr,
         handle,
+        feeds: feeds_for_handle,
         thread: Some(thread),
     })
 }

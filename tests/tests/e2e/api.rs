@@ -287,3 +287,78 @@ fn a_batch_is_appended_all_or_nothing_over_http() {
     );
     server.stop().unwrap();
 }
+
+/// The live feed: entries as server-sent events from a position, exact bytes, resumable
+/// with Last-Event-ID; an auditor's token reads it.
+#[test]
+fn the_feed_streams_entries_and_resumes_after_the_last_event_id() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = create_ledger(
+        &dir.path().join("feed.redb"),
+        ledger::LedgerConfig::default(),
+        ledger::SystemClock::shared(),
+    );
+    let police = register(&ledger, "be-police", "police", 10);
+    for n in 0..3 {
+        ledger.append(police.weapon_marked(n)).unwrap();
+    }
+    let server = api::server::start(ledger.clone(), server_options(dir.path())).unwrap();
+    let url = format!("http://{}/v1/log/stream", server.addr);
+    let auditor = make_token(dir.path(), "zz-admin", Role::Auditor);
+    let authority = make_token(dir.path(), "be-police", Role::Authority);
+    assert_eq!(call("GET", &url, None).0, 401);
+    assert_eq!(call("GET", &url, Some(&authority)).0, 403);
+
+    // Reads (id, data) pairs until `count` events came.
+    let read = |request: ureq::RequestBuilder<ureq::typestate::WithoutBody>, count: usize| {
+        let mut response = request
+            .header("Authorization", &format!("Bearer {auditor}"))
+            .call()
+            .unwrap();
+        assert_eq!(
+            response.headers().get("content-type").unwrap(),
+            "text/event-stream"
+        );
+        let mut lines = std::io::BufReader::new(response.body_mut().as_reader()).lines();
+        let mut events = Vec::new();
+        let mut id = None;
+        while events.len() < count {
+            let line = lines.next().unwrap().unwrap();
+            if let Some(v) = line.strip_prefix("id: ") {
+                id = Some(v.parse::<u64>().unwrap());
+            } else if let Some(data) = line.strip_prefix("data: ") {
+                events.push((id.take().unwrap(), data.to_owned()));
+            }
+        }
+        events
+    };
+    let reader = ledger.reader().unwrap();
+    let first = read(ureq::get(&format!("{url}?from=2")), 3);
+    for (index, data) in &first {
+        assert_eq!(
+            data.as_bytes(),
+            reader.entry_bytes(*index).unwrap().unwrap().as_slice()
+        );
+    }
+    assert_eq!(first.iter().map(|e| e.0).collect::<Vec<_>>(), [2, 3, 4]);
+    // Resumed after the last event it got, and a new entry arrives live.
+    let appender = {
+        let (ledger, police) = (ledger.clone(), police.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            ledger.append(police.weapon_marked(9)).unwrap();
+        })
+    };
+    let resumed = read(ureq::get(&url).header("Last-Event-ID", "3"), 2);
+    assert_eq!(resumed.iter().map(|e| e.0).collect::<Vec<_>>(), [4, 5]);
+    appender.join().unwrap();
+    let bad = agent()
+        .get(&url)
+        .header("Authorization", &format!("Bearer {auditor}"))
+        .header("Last-Event-ID", "yesterday")
+        .call()
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    server.stop().unwrap();
+}

@@ -296,6 +296,22 @@ fn events_are_submitted_over_http_with_typed_answers() {
         3,
         "nothing refused was appended"
     );
+    // What happened shows in /metrics, in Prometheus text.
+    let (status, content_type, text) = get(&format!("http://{}/metrics", server.addr));
+    assert_eq!(status, 200);
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    for line in [
+        "armsledger_rejections_total{code=\"wrong_expected_version\"} 1",
+        "armsledger_rejections_total{code=\"signature_invalid\"} 1",
+        "armsledger_append_seconds_count 2",
+        "armsledger_tree_size 3",
+        "# TYPE armsledger_commits_total counter",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
+    }
     server.stop().unwrap();
     ledger.verify().unwrap();
 }
