@@ -53,6 +53,27 @@ enum Command {
         #[arg(long = "trace-deadline", value_parser = parse_deadline)]
         trace_deadlines: Vec<(String, u32)>,
     },
+    /// Audit a weapon's history on a server, trusting only the log's verifier key: the
+    /// checkpoint's signature and its consistency with the last audit, every entry's
+    /// inclusion proof, the stream chain, every signature and the keys' registrations.
+    /// Exits 1 naming what the server got wrong.
+    Audit {
+        /// The server, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// The log's verifier key as you were given it (C2SP vkey form), not as the server says.
+        #[arg(long)]
+        vkey: String,
+        /// A bearer token that may read the weapon and the log's entries (auditor).
+        #[arg(long)]
+        token: String,
+        /// The weapon's id (UUID).
+        #[arg(long)]
+        weapon: String,
+        /// Where to keep the last checkpoint seen, for consistency next time.
+        #[arg(long, default_value = "armsledger-audit.json")]
+        state: PathBuf,
+    },
     /// Build the demo ledger (several States, thousands of weapons, licences, certificates,
     /// consignments, seizures and traces) in a directory, with demo keys and tokens.
     Demo {
@@ -238,6 +259,13 @@ pub fn run(
         Command::Verify { db, vkey } => verify(&db, vkey.as_deref(), out, err),
         Command::Rebuild { db } => rebuild(&db, out),
         Command::Token(command) => token(&command, out),
+        Command::Audit {
+            url,
+            vkey,
+            token,
+            weapon,
+            state,
+        } => audit(&url, &vkey, &token, &weapon, &state, out, err),
         Command::Demo { dir, weapons } => demo(&dir, weapons, out).map(|_| 0),
         Command::Serve {
             db,
@@ -377,6 +405,40 @@ fn write_private_key(path: &Path, key: &ed25519_dalek::SigningKey) -> anyhow::Re
         .with_context(|| format!("writing {} (it must not exist yet)", path.display()))?;
     file.write_all(pem.as_bytes())?;
     Ok(())
+}
+
+fn audit(
+    url: &str,
+    vkey: &str,
+    token: &str,
+    weapon: &str,
+    state: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    match crate::audit::audit_weapon(url, token, vkey, weapon, state) {
+        Ok(report) => {
+            writeln!(
+                out,
+                "ok: weapon {weapon}: {} entries, each signed by a key the log registered, included in the checkpoint of {} entries signed by the trusted key{}",
+                report.entries,
+                report.tree_size,
+                report
+                    .consistent_with
+                    .map(|size| format!(", consistent with the one of {size} seen last time"))
+                    .unwrap_or_default()
+            )?;
+            Ok(0)
+        }
+        Err(failure) => {
+            writeln!(err, "audit failed: {failure}")?;
+            let cannot_run = matches!(
+                failure.code,
+                "server_unreachable" | "state_file" | "invalid_vkey" | "server_error"
+            );
+            Ok(if cannot_run { 2 } else { 1 })
+        }
+    }
 }
 
 /// The demo's tokens, kept in a file beside it (demo tokens only: never do this with real

@@ -3,6 +3,7 @@
 //! The command line lives in [`cli`], the HTTP server in [`server`]; the binary `armsledger` is a thin `main` over it,
 //! so tests run the same code in-process.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod demo;

@@ -7,6 +7,7 @@
 )]
 
 mod api;
+mod audit;
 mod cli;
 mod corruption;
 mod crash;
