@@ -53,6 +53,32 @@ enum Command {
         #[arg(long = "trace-deadline", value_parser = parse_deadline)]
         trace_deadlines: Vec<(String, u32)>,
     },
+    /// Make an ed25519 key pair: the private key as PKCS#8 PEM (mode 0600), the public key
+    /// printed in base64, as an AuthorityRegistered or AuthorityKeyRotated event lists it.
+    Keygen {
+        /// The private key file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign an event file with a key file and send it. The file holds the event without
+    /// `signature` (or a JSON array of them, sent as one all-or-nothing batch); a missing
+    /// `event_id` gets a new UUIDv7, a missing `occurred_at` the current time, and `actor`
+    /// and `key_id` come from the flags.
+    Submit {
+        /// The server, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// The actor's private key (PKCS#8 PEM).
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        actor: String,
+        #[arg(long, default_value = "k1")]
+        key_id: String,
+        /// The event file (JSON).
+        #[arg(long)]
+        event: PathBuf,
+    },
     /// Audit a weapon's history on a server, trusting only the log's verifier key: the
     /// checkpoint's signature and its consistency with the last audit, every entry's
     /// inclusion proof, the stream chain, every signature and the keys' registrations.
@@ -259,6 +285,14 @@ pub fn run(
         Command::Verify { db, vkey } => verify(&db, vkey.as_deref(), out, err),
         Command::Rebuild { db } => rebuild(&db, out),
         Command::Token(command) => token(&command, out),
+        Command::Keygen { out: path } => keygen(&path, out),
+        Command::Submit {
+            url,
+            key,
+            actor,
+            key_id,
+            event,
+        } => submit(&url, &key, &actor, &key_id, &event, out, err),
         Command::Audit {
             url,
             vkey,
@@ -405,6 +439,116 @@ fn write_private_key(path: &Path, key: &ed25519_dalek::SigningKey) -> anyhow::Re
         .with_context(|| format!("writing {} (it must not exist yet)", path.display()))?;
     file.write_all(pem.as_bytes())?;
     Ok(())
+}
+
+fn keygen(path: &Path, out: &mut dyn Write) -> anyhow::Result<u8> {
+    if path.exists() {
+        bail!("{} exists; keys are never overwritten", path.display());
+    }
+    let key = crypto::generate_signing_key()?;
+    write_private_key(path, &key)?;
+    writeln!(out, "{}", crypto::public_key_of(&key).to_base64())?;
+    Ok(0)
+}
+
+/// Fills and signs one event object from an event file.
+fn sign_event(
+    mut object: ledger::json::Object,
+    actor: &str,
+    key_id: &str,
+    key: &ed25519_dalek::SigningKey,
+) -> anyhow::Result<ledger::event::SignedEvent> {
+    use ledger::json::Json;
+    if object.get("event_id").is_none() {
+        object.insert(
+            "event_id",
+            Json::str(ledger::event::EventId::new_v7().to_string()),
+        );
+    }
+    if object.get("occurred_at").is_none() {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis();
+        let now = Timestamp::from_unix_millis(i64::try_from(ms)?)
+            .ok_or_else(|| anyhow::anyhow!("the clock is out of range"))?;
+        object.insert("occurred_at", Json::str(now.as_str()));
+    }
+    object.insert("actor", Json::str(actor));
+    object.insert("key_id", Json::str(key_id));
+    // The envelope's own checks, through a placeholder signature; then the real one.
+    object.insert(
+        "signature",
+        Json::str(base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            [0_u8; 64],
+        )),
+    );
+    let checked = ledger::event::SignedEvent::from_object(object)
+        .map_err(|r| anyhow::anyhow!("the event file: {r} [{}]", r.code()))?;
+    let (envelope, _, _) = checked.into_parts();
+    Ok(envelope.sign(key))
+}
+
+fn submit(
+    url: &str,
+    key: &Path,
+    actor: &str,
+    key_id: &str,
+    event: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    use ledger::json::Json;
+    let pem = std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?;
+    let key = crypto::signing_key_from_pem(&pem)
+        .with_context(|| format!("{} is not a PKCS#8 ed25519 key", key.display()))?;
+    let text = std::fs::read(event).with_context(|| format!("reading {}", event.display()))?;
+    let parsed = Json::parse(&text, 64).map_err(|e| anyhow::anyhow!("{}: {e}", event.display()))?;
+    let (path, body) = match parsed {
+        Json::Object(object) => (
+            "/v1/events",
+            sign_event(object, actor, key_id, &key)?.to_canonical_vec(),
+        ),
+        Json::Array(items) => {
+            let mut signed = Vec::new();
+            for item in items {
+                let Json::Object(object) = item else {
+                    bail!("{}: a batch is an array of event objects", event.display());
+                };
+                signed.push(String::from_utf8(
+                    sign_event(object, actor, key_id, &key)?.to_canonical_vec(),
+                )?);
+            }
+            (
+                "/v1/events:batch",
+                format!("[{}]", signed.join(",")).into_bytes(),
+            )
+        }
+        _ => bail!(
+            "{}: expected an event object or an array of them",
+            event.display()
+        ),
+    };
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build(),
+    );
+    let target = format!("{}{path}", url.trim_end_matches('/'));
+    let mut response = agent
+        .post(&target)
+        .header("Content-Type", "application/json")
+        .send(&body[..])
+        .with_context(|| format!("POST {target}"))?;
+    let status = response.status().as_u16();
+    let reply = response.body_mut().read_to_string().unwrap_or_default();
+    if status == 200 || status == 201 {
+        writeln!(out, "{reply}")?;
+        Ok(0)
+    } else {
+        writeln!(err, "refused ({status}): {reply}")?;
+        Ok(1)
+    }
 }
 
 fn audit(

@@ -202,3 +202,76 @@ fn the_demo_ledger_verifies_and_serves_its_cases() {
     assert_eq!(found["weapons"][0]["status"], "seized", "{found}");
     server.stop().unwrap();
 }
+
+/// `keygen` makes a key the ledger can register; `submit` signs an event file with a key
+/// file and sends it, one event or a batch, and reports a refusal with its code.
+#[test]
+fn keygen_and_submit_sign_and_send_event_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("new.pem");
+    let (code, public, err) = run(&["keygen", "--out", key_file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let pem = std::fs::read_to_string(&key_file).unwrap();
+    assert_eq!(
+        ledger::crypto::public_key_of(&ledger::crypto::signing_key_from_pem(&pem).unwrap())
+            .to_base64(),
+        public.trim()
+    );
+    assert_eq!(run(&["keygen", "--out", key_file.to_str().unwrap()]).0, 2);
+
+    let ledger = armsledger_tests::create_ledger(
+        &dir.path().join("submit.redb"),
+        ledger::LedgerConfig::default(),
+        ledger::SystemClock::shared(),
+    );
+    let root_key = dir.path().join("root.pem");
+    let root = armsledger_tests::root_signer();
+    std::fs::write(
+        &root_key,
+        ledger::crypto::signing_key_to_pem(&root.key).unwrap(),
+    )
+    .unwrap();
+    let server = api::server::start(ledger.clone(), server_options(dir.path())).unwrap();
+    let url = format!("http://{}", server.addr);
+    let legacy = |n: u32| {
+        serde_json::json!({
+            "stream": format!("weapon:{}", armsledger_tests::uuid_from(u64::from(n))),
+            "expected_version": "none",
+            "type": "LegacyRecordImported", "type_version": 1,
+            "payload": {
+                "source_kind": "paper_register", "source": "Register of a closed dealer",
+                "original_reference": format!("line {n}"),
+                "known": { "serial_number": format!("AB-{n:05}") }
+            }
+        })
+    };
+    let submit = |event: serde_json::Value| {
+        let file = dir.path().join("event.json");
+        std::fs::write(&file, serde_json::to_vec(&event).unwrap()).unwrap();
+        run(&[
+            "submit",
+            "--url",
+            &url,
+            "--key",
+            root_key.to_str().unwrap(),
+            "--actor",
+            "zz-admin",
+            "--event",
+            file.to_str().unwrap(),
+        ])
+    };
+    let (code, out, err) = submit(legacy(1));
+    assert_eq!(code, 0, "{err}");
+    let receipt: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(receipt["index"], 1);
+    let (code, out, err) = submit(serde_json::json!([legacy(2), legacy(3)]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"receipts\""), "{out}");
+    let mut unknown = legacy(4);
+    unknown["type"] = "WeaponTeleported".into();
+    let (code, _, err) = submit(unknown);
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown_event_type"), "{err}");
+    assert_eq!(ledger.reader().unwrap().tree_size().unwrap(), 4);
+    server.stop().unwrap();
+}
