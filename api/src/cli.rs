@@ -53,6 +53,35 @@ enum Command {
         #[arg(long = "trace-deadline", value_parser = parse_deadline)]
         trace_deadlines: Vec<(String, u32)>,
     },
+    /// Import signed events from a JSON Lines file (one per line) into a ledger file, in
+    /// batches, through the ledger's rules: idempotent, resumable after an interruption
+    /// (progress in FILE.import-progress), with a summary of what was refused and why.
+    Import {
+        /// The ledger file (not in use by a server).
+        #[arg(long)]
+        db: PathBuf,
+        /// The log key (PKCS#8 PEM), which signs the checkpoints of what is imported.
+        #[arg(long)]
+        log_key: PathBuf,
+        /// The JSON Lines file of signed events.
+        #[arg(long)]
+        file: PathBuf,
+        /// Events per durable commit.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
+    /// Export the signed events of a ledger file, in log order, as JSON Lines.
+    Export {
+        /// The ledger file (not in use by a server).
+        #[arg(long)]
+        db: PathBuf,
+        /// The first entry to export.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// The output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Make an ed25519 key pair: the private key as PKCS#8 PEM (mode 0600), the public key
     /// printed in base64, as an AuthorityRegistered or AuthorityKeyRotated event lists it.
     Keygen {
@@ -286,6 +315,17 @@ pub fn run(
         Command::Rebuild { db } => rebuild(&db, out),
         Command::Token(command) => token(&command, out),
         Command::Keygen { out: path } => keygen(&path, out),
+        Command::Import {
+            db,
+            log_key,
+            file,
+            batch,
+        } => import(&db, &log_key, &file, batch, out),
+        Command::Export {
+            db,
+            from,
+            out: path,
+        } => export(&db, from, path.as_deref(), out),
         Command::Submit {
             url,
             key,
@@ -439,6 +479,96 @@ fn write_private_key(path: &Path, key: &ed25519_dalek::SigningKey) -> anyhow::Re
         .with_context(|| format!("writing {} (it must not exist yet)", path.display()))?;
     file.write_all(pem.as_bytes())?;
     Ok(())
+}
+
+fn import(
+    db: &Path,
+    log_key: &Path,
+    file: &Path,
+    batch: usize,
+    out: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    use std::io::IsTerminal;
+    let pem = std::fs::read_to_string(log_key)
+        .with_context(|| format!("reading the log key {}", log_key.display()))?;
+    let key = crypto::signing_key_from_pem(&pem)
+        .with_context(|| format!("{} is not a PKCS#8 ed25519 key", log_key.display()))?;
+    let ledger = Ledger::open(db, key, LedgerConfig::default(), SystemClock::shared())
+        .with_context(|| format!("opening {}", db.display()))?;
+    let total = std::fs::metadata(file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .len();
+    // A bar on a terminal; plain lines (at most one every 5 s) otherwise.
+    let bar = std::io::stderr()
+        .is_terminal()
+        .then(|| indicatif::ProgressBar::new(total));
+    let started = std::time::Instant::now();
+    let mut last_line = started;
+    let mut plain = Vec::new();
+    let summary = crate::bulk::import(&ledger, file, batch, |bytes| match &bar {
+        Some(bar) => bar.set_position(bytes),
+        None if last_line.elapsed().as_secs() >= 5 => {
+            last_line = std::time::Instant::now();
+            plain.push(format!(
+                "{:.0}% of {} after {:.0} s",
+                bytes as f64 * 100.0 / total.max(1) as f64,
+                file.display(),
+                started.elapsed().as_secs_f64()
+            ));
+        }
+        None => {}
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    for line in plain {
+        writeln!(out, "{line}")?;
+    }
+    ledger.close();
+    let summary = summary?;
+    let seconds = started.elapsed().as_secs_f64();
+    writeln!(
+        out,
+        "imported {}: {} lines, {} appended, {} already in the log, {} refused, in {seconds:.1} s ({:.0} lines/s){}",
+        file.display(),
+        summary.lines,
+        summary.appended,
+        summary.duplicates,
+        summary.refused(),
+        summary.lines as f64 / seconds.max(1e-9),
+        if summary.resumed_after > 0 {
+            format!("; resumed after line {}", summary.resumed_after)
+        } else {
+            String::new()
+        }
+    )?;
+    for (code, count) in &summary.refused_by_code {
+        writeln!(out, "  refused {count} x {code}")?;
+    }
+    for (line, code, message) in &summary.refusals {
+        writeln!(out, "  line {line}: {code}: {message}")?;
+    }
+    Ok(0)
+}
+
+fn export(db: &Path, from: u64, path: Option<&Path>, out: &mut dyn Write) -> anyhow::Result<u8> {
+    if !db.exists() {
+        bail!("{} does not exist", db.display());
+    }
+    let count = match path {
+        Some(path) => {
+            let mut file = std::io::BufWriter::new(
+                std::fs::File::create_new(path)
+                    .with_context(|| format!("creating {} (it must not exist)", path.display()))?,
+            );
+            crate::bulk::export(db, from, &mut file)?
+        }
+        None => crate::bulk::export(db, from, out)?,
+    };
+    if path.is_some() {
+        writeln!(out, "exported {count} events")?;
+    }
+    Ok(0)
 }
 
 fn keygen(path: &Path, out: &mut dyn Write) -> anyhow::Result<u8> {

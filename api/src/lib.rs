@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bulk;
 pub mod cli;
 pub mod demo;
 pub mod feed;

@@ -8,6 +8,7 @@
 
 mod api;
 mod audit;
+mod bulk;
 mod cli;
 mod corruption;
 mod crash;
