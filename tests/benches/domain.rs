@@ -8,6 +8,10 @@
 //! (s) serial search latency over ARMSLEDGER_BENCH_WEAPONS weapons (default 1M):
 //!     exact, prefix, suffix and substring, p50/p99 over random queries.
 //!
+//! (i) bulk import (issue 6) of ARMSLEDGER_BENCH_IMPORT signed legacy records (default
+//!     1M) from a JSON Lines file through `armsledger import`'s code, beside the
+//!     single-core strict verification rate measured just before.
+//!
 //! Run: `cargo bench -p armsledger-tests --bench domain` (prints Markdown).
 #![expect(
     clippy::unwrap_used,
@@ -77,12 +81,93 @@ fn decode_only(reader: &ledger::store::LogReader) -> f64 {
     size as f64 / t.elapsed().as_secs_f64()
 }
 
+/// ed25519-dalek `verify_strict` on one core, signatures/s (the reference of (i)).
+fn strict_verify_rate() -> f64 {
+    use ed25519_dalek::Signer as _;
+    let key = test_key(5);
+    let messages: Vec<(Vec<u8>, ed25519_dalek::Signature)> = (0..4096u32)
+        .map(|i| {
+            let m = format!(
+                "armsledger/event/v1\n{{\"event\":{i},\"payload\":\"{}\"}}",
+                "x".repeat(300)
+            )
+            .into_bytes();
+            let s = key.sign(&m);
+            (m, s)
+        })
+        .collect();
+    let verifying = key.verifying_key();
+    let t = Instant::now();
+    for i in 0..8192 {
+        let (m, s) = &messages[i % messages.len()];
+        verifying.verify_strict(m, s).unwrap();
+    }
+    8192.0 / t.elapsed().as_secs_f64()
+}
+
+/// (i): signs `records` legacy records into a JSON Lines file, imports them into a fresh
+/// ledger, and returns records/s of the import.
+fn import_rate(dir: &std::path::Path, records: u64) -> f64 {
+    use rayon::prelude::*;
+    let root = root_signer();
+    let lines: Vec<String> = (0..records)
+        .into_par_iter()
+        .map(|n| {
+            let event = root.event(
+                &format!("weapon:{}", uuid_from(5_000_000 + n)),
+                ledger::event::ExpectedVersion::NoStream,
+                "LegacyRecordImported",
+                object(&[
+                    ("source_kind", ledger::json::Json::str("paper_register")),
+                    (
+                        "source",
+                        ledger::json::Json::str("Register of a dealer closed in 1998"),
+                    ),
+                    (
+                        "original_reference",
+                        ledger::json::Json::str(format!("page {}, line {}", n / 40, n % 40)),
+                    ),
+                    (
+                        "known",
+                        ledger::json::Json::Object(object(&[
+                            (
+                                "manufacturer",
+                                ledger::json::Json::str("Manufacture d'armes de Liège"),
+                            ),
+                            (
+                                "serial_number",
+                                ledger::json::Json::str(format!("ML-{n:07}")),
+                            ),
+                        ])),
+                    ),
+                ]),
+            );
+            String::from_utf8(event.to_canonical_vec()).unwrap()
+        })
+        .collect();
+    let file = dir.join("legacy.jsonl");
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    drop(lines);
+    let ledger = create_ledger(
+        &dir.join("import.redb"),
+        LedgerConfig::default(),
+        SystemClock::shared(),
+    );
+    let t = Instant::now();
+    let summary = api::bulk::import(&ledger, &file, 1000, |_| {}).unwrap();
+    let rate = summary.appended as f64 / t.elapsed().as_secs_f64();
+    assert_eq!(summary.appended, records, "{summary:?}");
+    ledger.close();
+    rate
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!("run with `cargo bench -p armsledger-tests --bench domain`");
         return;
     }
     let weapons = env_u64("ARMSLEDGER_BENCH_WEAPONS", 1_000_000);
+    let records = env_u64("ARMSLEDGER_BENCH_IMPORT", 1_000_000);
     println!("# armsledger domain benchmark");
     println!(
         "machine: {} cores; load before: {}",
@@ -185,5 +270,15 @@ fn main() {
     println!(
         "| (p) rebuild written to the file | {with_write:.0} | {:.2}x | |",
         with_write / reference
+    );
+
+    // (i) bulk import.
+    let reference = strict_verify_rate();
+    let import_dir = tempfile::tempdir().unwrap();
+    let rate = import_rate(import_dir.path(), records);
+    println!(
+        "\n(i) import of {records} signed legacy records (JSON Lines, batches of 1000, every rule and projection): {rate:.0} records/s = {:.2}x the single-core strict verify rate ({reference:.0}/s, measured just before; target >= 1.6x) (load {})",
+        rate / reference,
+        load()
     );
 }
