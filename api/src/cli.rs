@@ -27,11 +27,15 @@ enum Command {
     /// Serve a ledger over HTTP: event submission, the domain's reads (bearer tokens),
     /// and the public log endpoints (checkpoint, verifier key, proofs).
     Serve {
-        /// The ledger file (not needed with --demo).
-        #[arg(long, required_unless_present = "demo")]
+        /// A TOML configuration file (see `api::config`); the environment
+        /// (`ARMSLEDGER_*`) overrides it, and these flags override both.
+        #[arg(long, conflicts_with = "demo")]
+        config: Option<PathBuf>,
+        /// The ledger file.
+        #[arg(long)]
         db: Option<PathBuf>,
         /// The log key (PKCS#8 PEM) that signs checkpoints; `init` wrote it as log.key.pem.
-        #[arg(long, required_unless_present = "demo")]
+        #[arg(long)]
         log_key: Option<PathBuf>,
         /// Serve the demo ledger in --demo-dir, building it first if it is not there.
         #[arg(long, conflicts_with_all = ["db", "log_key"])]
@@ -39,15 +43,18 @@ enum Command {
         /// Where the demo ledger lives.
         #[arg(long, default_value = "armsledger-demo")]
         demo_dir: PathBuf,
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// HTTP worker threads.
-        #[arg(long, default_value_t = 2)]
-        workers: usize,
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<String>,
+        /// HTTP worker threads (default 2).
+        #[arg(long)]
+        workers: Option<usize>,
         /// The bearer-token file (default: the ledger file with extension tokens.json).
         #[arg(long)]
         tokens: Option<PathBuf>,
+        /// Log lines as JSON or text (default text).
+        #[arg(long, value_enum)]
+        log_format: Option<crate::config::LogFormat>,
         /// Days a State gives itself to answer a trace request, as STATE=DAYS (e.g.
         /// BE=30); repeat for several States. Requests past it are flagged overdue.
         #[arg(long = "trace-deadline", value_parser = parse_deadline)]
@@ -342,6 +349,7 @@ pub fn run(
         } => audit(&url, &vkey, &token, &weapon, &state, out, err),
         Command::Demo { dir, weapons } => demo(&dir, weapons, out).map(|_| 0),
         Command::Serve {
+            config,
             db,
             log_key,
             demo: use_demo,
@@ -349,33 +357,35 @@ pub fn run(
             listen,
             workers,
             tokens,
-            mut trace_deadlines,
+            log_format,
+            trace_deadlines,
         } => (|| {
-            let (db, log_key) = match (use_demo, db, log_key) {
-                (true, _, _) => {
-                    let db = demo_dir.join("demo.redb");
-                    if db.exists() {
-                        print_demo_tokens(&demo_dir, out)?;
-                    } else {
-                        demo(&demo_dir, 2000, out)?;
-                    }
-                    if trace_deadlines.is_empty() {
-                        trace_deadlines.push(("BE".into(), 30));
-                    }
-                    (db, demo_dir.join("keys").join("log.key.pem"))
-                }
-                (false, Some(db), Some(log_key)) => (db, log_key),
-                _ => bail!("give --db and --log-key, or --demo"),
-            };
-            let options = api_server::ServerOptions {
-                token_file: tokens.unwrap_or_else(|| crate::auth::default_token_file(&db)),
+            let mut flags = crate::config::Settings {
+                db,
+                log_key,
                 listen,
                 workers,
-                reads: crate::reads::ReadSettings {
-                    trace_deadline_days: trace_deadlines.into_iter().collect(),
-                },
+                tokens,
+                log_format,
+                trace_deadline_days: trace_deadlines.into_iter().collect(),
+                ..crate::config::Settings::default()
             };
-            serve(&db, &log_key, options, out)
+            if use_demo {
+                if demo_dir.join("demo.redb").exists() {
+                    print_demo_tokens(&demo_dir, out)?;
+                } else {
+                    demo(&demo_dir, 2000, out)?;
+                }
+                flags.db = Some(demo_dir.join("demo.redb"));
+                flags.log_key = Some(demo_dir.join("keys").join("log.key.pem"));
+                flags.trace_deadline_days.entry("BE".into()).or_insert(30);
+            }
+            let file = match &config {
+                Some(path) => crate::config::Settings::from_file(path)?,
+                None => crate::config::Settings::default(),
+            };
+            let env = crate::config::Settings::from_env(|name| std::env::var(name).ok())?;
+            serve(flags.over(env.over(file)).resolve()?, out)
         })(),
     };
     result.unwrap_or_else(|e| {
@@ -423,27 +433,34 @@ fn init(args: &InitArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(
-    db: &Path,
-    log_key: &Path,
-    options: api_server::ServerOptions,
-    out: &mut dyn Write,
-) -> anyhow::Result<u8> {
+fn serve(settings: crate::config::Resolved, out: &mut dyn Write) -> anyhow::Result<u8> {
+    let db = settings.db.as_path();
+    let log_key = settings.log_key.as_path();
     if !db.exists() {
         bail!(
             "{} does not exist; create a ledger with `armsledger init` first",
             db.display()
         );
     }
+    crate::server::init_logging(settings.log_format);
     let pem = std::fs::read_to_string(log_key)
         .with_context(|| format!("reading the log key {}", log_key.display()))?;
     let key = crypto::signing_key_from_pem(&pem)
         .with_context(|| format!("{} is not a PKCS#8 ed25519 key", log_key.display()))?;
-    let ledger = Ledger::open(db, key, LedgerConfig::default(), SystemClock::shared())
+    let ledger = Ledger::open(db, key, settings.ledger, SystemClock::shared())
         .with_context(|| format!("opening {}", db.display()))?;
+    let options = api_server::ServerOptions {
+        token_file: settings.tokens.clone(),
+        listen: settings.listen.clone(),
+        workers: settings.workers,
+        reads: crate::reads::ReadSettings {
+            trace_deadline_days: settings.trace_deadline_days.clone(),
+        },
+    };
     let listen = options.listen.clone();
     let server =
         api_server::start(ledger, options).with_context(|| format!("listening on {listen}"))?;
+    tracing::info!(db = %db.display(), addr = %server.addr, "serving");
     writeln!(out, "serving {} on http://{}", db.display(), server.addr)?;
     writeln!(
         out,

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod bulk;
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod feed;
 pub mod metrics;

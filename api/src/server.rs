@@ -361,6 +361,18 @@ pub struct ServerOptions {
     pub reads: crate::reads::ReadSettings,
 }
 
+/// Starts the process's log output (once; later calls change nothing): one line per
+/// request and per lifecycle step, as text or JSON.
+pub fn init_logging(format: crate::config::LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_target(false)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        crate::config::LogFormat::Json => builder.json().try_init(),
+        crate::config::LogFormat::Text => builder.try_init(),
+    };
+}
+
 /// A server running on its own thread (what `serve` runs, and what tests start on port 0).
 #[derive(Debug)]
 pub struct RunningServer {
@@ -415,6 +427,24 @@ pub fn start(ledger: Ledger, options: ServerOptions) -> std::io::Result<RunningS
                         .app_data(reads.clone())
                         .configure(routes)
                         .default_service(web::to(not_found))
+                        .wrap_fn(|request, service| {
+                            use actix_web::dev::Service as _;
+                            let method = request.method().clone();
+                            let path = request.path().to_owned();
+                            let started = std::time::Instant::now();
+                            let response = service.call(request);
+                            async move {
+                                let response = response.await?;
+                                tracing::info!(
+                                    %method,
+                                    %path,
+                                    status = response.status().as_u16(),
+                                    micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                                    "request"
+                                );
+                                Ok(response)
+                            }
+                        })
                 })
                 .workers(workers.max(1))
                 // On SIGINT/SIGTERM, requests in flight get this long; a write already

@@ -275,3 +275,30 @@ fn keygen_and_submit_sign_and_send_event_files() {
     assert_eq!(ledger.reader().unwrap().tree_size().unwrap(), 4);
     server.stop().unwrap();
 }
+
+/// `serve` resolves its settings before it starts: a missing or mistyped configuration is
+/// refused with a message that says what to do, and nothing listens.
+#[test]
+fn serve_refuses_a_configuration_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(&["serve"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--db"), "{err}");
+    let (code, _, err) = run(&["serve", "--config", "no-such.toml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("reading the configuration"), "{err}");
+    let typo = dir.path().join("armsledger.toml");
+    std::fs::write(&typo, "db = \"x.redb\"\nlisten_on = \"0.0.0.0:1\"\n").unwrap();
+    let (code, _, err) = run(&["serve", "--config", typo.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("listen_on"), "{err}");
+    let file = dir.path().join("ok.toml");
+    std::fs::write(
+        &file,
+        "db = \"missing.redb\"\nlog_key = \"log.key.pem\"\n[trace_deadline_days]\nBE = 30\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&["serve", "--config", file.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("missing.redb does not exist"), "{err}");
+}

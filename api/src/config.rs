@@ -1,0 +1,281 @@
+//! The server's configuration: a TOML file, then the environment, then the command line,
+//! each overriding the one before; anything unset keeps its default.
+//!
+//! ```toml
+//! db = "be.redb"
+//! log_key = "log.key.pem"
+//! listen = "0.0.0.0:8080"
+//! workers = 4
+//! tokens = "be.tokens.json"
+//! log_format = "json"            # or "text"
+//!
+//! [limits]
+//! event_bytes_max = 65536
+//! json_depth_max = 32
+//! batch_events_max = 1000
+//! commit_events_max = 4096
+//! queue_appends_max = 4096
+//! checkpoint_interval_ms = 1000
+//!
+//! [trace_deadline_days]          # national deadlines to answer a trace, by State
+//! BE = 30
+//! ```
+//!
+//! Environment: `ARMSLEDGER_DB`, `ARMSLEDGER_LOG_KEY`, `ARMSLEDGER_LISTEN`,
+//! `ARMSLEDGER_WORKERS`, `ARMSLEDGER_TOKENS`, `ARMSLEDGER_LOG_FORMAT`,
+//! `ARMSLEDGER_CHECKPOINT_INTERVAL_MS`. Unknown keys in the file are refused, so a typo
+//! does not pass for a setting.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use ledger::LedgerConfig;
+use serde::Deserialize;
+
+/// How the server writes its logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// The limits of `ledger::LedgerConfig`, each optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub event_bytes_max: Option<usize>,
+    pub json_depth_max: Option<usize>,
+    pub batch_events_max: Option<usize>,
+    pub commit_events_max: Option<usize>,
+    pub queue_appends_max: Option<usize>,
+    pub checkpoint_interval_ms: Option<u64>,
+}
+
+/// One layer of settings (the file, the environment or the flags).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub db: Option<PathBuf>,
+    pub log_key: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub workers: Option<usize>,
+    pub tokens: Option<PathBuf>,
+    pub log_format: Option<LogFormat>,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub trace_deadline_days: BTreeMap<String, u32>,
+}
+
+/// The settings, resolved.
+#[derive(Debug)]
+pub struct Resolved {
+    pub db: PathBuf,
+    pub log_key: PathBuf,
+    pub listen: String,
+    pub workers: usize,
+    pub tokens: PathBuf,
+    pub log_format: LogFormat,
+    pub ledger: LedgerConfig,
+    pub trace_deadline_days: HashMap<String, u32>,
+}
+
+impl Settings {
+    /// Reads a TOML file.
+    pub fn from_file(path: &std::path::Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the configuration {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("in {}", path.display()))
+    }
+
+    /// Reads the `ARMSLEDGER_*` variables from `lookup` (the process environment, or a map
+    /// in tests).
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let number = |name: &str| -> anyhow::Result<Option<u64>> {
+            lookup(name)
+                .map(|v| {
+                    v.parse()
+                        .with_context(|| format!("{name}={v:?} is not a number"))
+                })
+                .transpose()
+        };
+        let log_format = match lookup("ARMSLEDGER_LOG_FORMAT").as_deref() {
+            None => None,
+            Some("json") => Some(LogFormat::Json),
+            Some("text") => Some(LogFormat::Text),
+            Some(other) => bail!("ARMSLEDGER_LOG_FORMAT={other:?}: expected json or text"),
+        };
+        Ok(Self {
+            db: lookup("ARMSLEDGER_DB").map(PathBuf::from),
+            log_key: lookup("ARMSLEDGER_LOG_KEY").map(PathBuf::from),
+            listen: lookup("ARMSLEDGER_LISTEN"),
+            workers: number("ARMSLEDGER_WORKERS")?
+                .map(|w| usize::try_from(w).unwrap_or(usize::MAX)),
+            tokens: lookup("ARMSLEDGER_TOKENS").map(PathBuf::from),
+            log_format,
+            limits: Limits {
+                checkpoint_interval_ms: number("ARMSLEDGER_CHECKPOINT_INTERVAL_MS")?,
+                ..Limits::default()
+            },
+            trace_deadline_days: BTreeMap::new(),
+        })
+    }
+
+    /// This layer over `base`: what this layer sets wins.
+    pub fn over(self, base: Settings) -> Settings {
+        let mut trace_deadline_days = base.trace_deadline_days;
+        trace_deadline_days.extend(self.trace_deadline_days);
+        Settings {
+            db: self.db.or(base.db),
+            log_key: self.log_key.or(base.log_key),
+            listen: self.listen.or(base.listen),
+            workers: self.workers.or(base.workers),
+            tokens: self.tokens.or(base.tokens),
+            log_format: self.log_format.or(base.log_format),
+            limits: Limits {
+                event_bytes_max: self.limits.event_bytes_max.or(base.limits.event_bytes_max),
+                json_depth_max: self.limits.json_depth_max.or(base.limits.json_depth_max),
+                batch_events_max: self
+                    .limits
+                    .batch_events_max
+                    .or(base.limits.batch_events_max),
+                commit_events_max: self
+                    .limits
+                    .commit_events_max
+                    .or(base.limits.commit_events_max),
+                queue_appends_max: self
+                    .limits
+                    .queue_appends_max
+                    .or(base.limits.queue_appends_max),
+                checkpoint_interval_ms: self
+                    .limits
+                    .checkpoint_interval_ms
+                    .or(base.limits.checkpoint_interval_ms),
+            },
+            trace_deadline_days,
+        }
+    }
+
+    /// Fills the defaults and checks what must be there.
+    pub fn resolve(self) -> anyhow::Result<Resolved> {
+        let db = self
+            .db
+            .context("no ledger file: give --db, ARMSLEDGER_DB or db in the configuration")?;
+        let log_key = self.log_key.context(
+            "no log key: give --log-key, ARMSLEDGER_LOG_KEY or log_key in the configuration",
+        )?;
+        let defaults = LedgerConfig::default();
+        let limits = &self.limits;
+        let ledger = LedgerConfig {
+            event_limits: ledger::event::EventLimits {
+                event_bytes_max: limits
+                    .event_bytes_max
+                    .unwrap_or(defaults.event_limits.event_bytes_max),
+                json_depth_max: limits
+                    .json_depth_max
+                    .unwrap_or(defaults.event_limits.json_depth_max),
+            },
+            batch_events_max: limits.batch_events_max.unwrap_or(defaults.batch_events_max),
+            commit_events_max: limits
+                .commit_events_max
+                .unwrap_or(defaults.commit_events_max),
+            queue_appends_max: limits
+                .queue_appends_max
+                .unwrap_or(defaults.queue_appends_max),
+            checkpoint_interval_ms: limits
+                .checkpoint_interval_ms
+                .unwrap_or(defaults.checkpoint_interval_ms),
+        };
+        let mut trace_deadline_days = HashMap::new();
+        for (state, days) in self.trace_deadline_days {
+            let code = ledger::values::CountryCode::parse(&state)
+                .map_err(|e| anyhow::anyhow!("trace_deadline_days: {e}"))?;
+            trace_deadline_days.insert(code.as_str().to_owned(), days);
+        }
+        Ok(Resolved {
+            tokens: self
+                .tokens
+                .unwrap_or_else(|| crate::auth::default_token_file(&db)),
+            db,
+            log_key,
+            listen: self.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
+            workers: self.workers.unwrap_or(2).max(1),
+            log_format: self.log_format.unwrap_or_default(),
+            ledger,
+            trace_deadline_days,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_environment_which_beats_the_file() {
+        let file: Settings = toml::from_str(
+            r#"
+            db = "file.redb"
+            log_key = "file.pem"
+            listen = "0.0.0.0:9000"
+            workers = 8
+            [limits]
+            checkpoint_interval_ms = 5000
+            batch_events_max = 10
+            [trace_deadline_days]
+            BE = 30
+            FR = 60
+            "#,
+        )
+        .unwrap();
+        let env = Settings::from_env(|name| match name {
+            "ARMSLEDGER_LISTEN" => Some("127.0.0.1:7000".into()),
+            "ARMSLEDGER_CHECKPOINT_INTERVAL_MS" => Some("2000".into()),
+            _ => None,
+        })
+        .unwrap();
+        let flags = Settings {
+            workers: Some(3),
+            trace_deadline_days: [("BE".to_owned(), 10)].into_iter().collect(),
+            ..Settings::default()
+        };
+        let resolved = flags.over(env.over(file)).resolve().unwrap();
+        assert_eq!(resolved.db, PathBuf::from("file.redb"));
+        assert_eq!(resolved.tokens, PathBuf::from("file.tokens.json"));
+        assert_eq!(resolved.listen, "127.0.0.1:7000");
+        assert_eq!(resolved.workers, 3);
+        assert_eq!(resolved.ledger.checkpoint_interval_ms, 2000);
+        assert_eq!(resolved.ledger.batch_events_max, 10);
+        assert_eq!(
+            resolved.ledger.queue_appends_max,
+            LedgerConfig::default().queue_appends_max
+        );
+        assert_eq!(resolved.trace_deadline_days["BE"], 10);
+        assert_eq!(resolved.trace_deadline_days["FR"], 60);
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_refused_with_their_place() {
+        assert!(toml::from_str::<Settings>("dbb = \"x\"").is_err());
+        assert!(toml::from_str::<Settings>("[limits]\nevent_byte_max = 1").is_err());
+        let bad = Settings::from_env(|n| (n == "ARMSLEDGER_WORKERS").then(|| "many".into()));
+        assert!(bad.unwrap_err().to_string().contains("ARMSLEDGER_WORKERS"));
+        let unknown_state = Settings {
+            db: Some("x".into()),
+            log_key: Some("y".into()),
+            trace_deadline_days: [("XX".to_owned(), 1)].into_iter().collect(),
+            ..Settings::default()
+        };
+        assert!(unknown_state.resolve().is_err());
+        assert!(
+            Settings::default()
+                .resolve()
+                .unwrap_err()
+                .to_string()
+                .contains("--db")
+        );
+    }
+}
