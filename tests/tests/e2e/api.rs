@@ -362,3 +362,93 @@ fn the_feed_streams_entries_and_resumes_after_the_last_event_id() {
     assert_eq!(bad.status().as_u16(), 400);
     server.stop().unwrap();
 }
+
+/// The server never panics on input: thousands of mangled events, batches and queries get
+/// a 4xx problem with a code, and the server answers normally afterwards.
+#[test]
+fn mangled_input_gets_problems_and_never_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = create_ledger(
+        &dir.path().join("fuzz.redb"),
+        ledger::LedgerConfig::default(),
+        ledger::SystemClock::shared(),
+    );
+    let police = register(&ledger, "be-police", "police", 10);
+    let server = api::server::start(ledger.clone(), server_options(dir.path())).unwrap();
+    let base = format!("http://{}", server.addr);
+    let seed: u64 = std::env::var("ARMSLEDGER_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| ledger::event::EventId::new_v7().as_u128() as u64 | 1);
+    println!("ARMSLEDGER_FUZZ_SEED={seed}");
+    let mut rng = seed;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let valid = police.weapon_marked(1).to_canonical_vec();
+    for round in 0..1500 {
+        // Flip, drop or insert bytes of a valid event; sometimes wrap it as a batch.
+        let mut body = valid.clone();
+        for _ in 0..1 + next() % 4 {
+            let at = (next() % body.len() as u64) as usize;
+            match next() % 3 {
+                0 => body[at] = (next() % 256) as u8,
+                1 => {
+                    body.remove(at);
+                }
+                _ => {
+                    let alphabet = b"{}[]\",:0e-\\\xff";
+                    body.insert(at, alphabet[(next() % alphabet.len() as u64) as usize]);
+                }
+            }
+        }
+        let batch = next() % 4 == 0;
+        let url = if batch {
+            body.insert(0, b'[');
+            body.push(b']');
+            format!("{base}/v1/events:batch")
+        } else {
+            format!("{base}/v1/events")
+        };
+        let (status, problem) = post_json(&url, &body);
+        let accepted = status == 201 || status == 200;
+        assert!(
+            accepted || (400..500).contains(&status),
+            "round {round} (seed {seed}): {status} {problem}"
+        );
+        if !accepted {
+            assert!(
+                problem["code"].is_string(),
+                "round {round} (seed {seed}): {problem}"
+            );
+        }
+    }
+    // Queries too.
+    let token = make_token(dir.path(), "zz-admin", Role::Auditor);
+    for query in [
+        "/v1/weapons?serial=%ff%fe",
+        "/v1/weapons?serial=",
+        "/v1/weapons?serial=abc&limit=-1",
+        "/v1/weapons?serial=abc&cursor=%00",
+        "/v1/weapons/..%2f..%2fetc",
+        "/v1/log/entries?from=18446744073709551615&limit=1",
+        "/v1/log/proof/inclusion?index=18446744073709551615&tree_size=18446744073709551615",
+        "/v1/log/proof/consistency?from=0&to=18446744073709551615",
+        "/v1/trace-requests?limit=99999999999999999999",
+        "/v1/eucs/%20/verify",
+    ] {
+        let method = if query.ends_with("/verify") {
+            "POST"
+        } else {
+            "GET"
+        };
+        let (status, body) = call(method, &format!("{base}{query}"), Some(&token));
+        assert!(status < 500, "{query}: {status} {body}");
+    }
+    assert_eq!(call("GET", &format!("{base}/healthz"), None).0, 200);
+    ledger.verify().unwrap();
+    server.stop().unwrap();
+}
