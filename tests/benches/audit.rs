@@ -15,10 +15,6 @@ use ledger::event::ExpectedVersion;
 use ledger::json::Json;
 use ledger::{LedgerConfig, SystemClock};
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!("run with `cargo bench -p armsledger-tests --bench audit`");
@@ -54,16 +50,7 @@ fn main() {
             .unwrap();
     }
     let size = ledger.reader().unwrap().tree_size().unwrap();
-    while ledger
-        .reader()
-        .unwrap()
-        .latest_checkpoint()
-        .unwrap()
-        .map(|c| c.0)
-        != Some(size)
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_checkpoint(&ledger);
     let server = api::server::start(ledger.clone(), server_options(dir.path())).unwrap();
     let base = format!("http://{}", server.addr);
     let token = make_token(dir.path(), "zz-admin", api::auth::Role::Auditor);

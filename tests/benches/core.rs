@@ -22,29 +22,9 @@ use ledger::event::{EventLimits, SignedEvent};
 use ledger::{Ledger, LedgerConfig, SystemClock};
 use rayon::prelude::*;
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split(' ')
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// (a) single-core strict verification rates: (dalek verify_strict, ledger verify_strict).
@@ -227,7 +207,7 @@ fn main() {
     println!(
         "machine: {} cores; load before: {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        load()
+        load_average()
     );
 
     // The machine's speed drifts within minutes: the reference is measured again just
@@ -275,7 +255,7 @@ fn main() {
     println!(
         "\nbuilt a {built}-entry ledger in {:.1} s (batches of 1000; load {})",
         t.elapsed().as_secs_f64(),
-        load()
+        load_average()
     );
 
     // (d) first, while the ledger is open: proofs from stored subtree hashes.
@@ -327,7 +307,7 @@ fn main() {
         "\n(c) verify of {} entries: {secs:.1} s = {rate:.0} entries/s = {:.2}x (a) (load after: {})",
         report.entries,
         rate / dalek_strict,
-        load()
+        load_average()
     );
     let after = reference("the end");
     let fastest = references.iter().copied().fold(after, f64::max);

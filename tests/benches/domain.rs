@@ -18,29 +18,12 @@
     reason = "a benchmark: a failure should stop it loudly"
 )]
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use armsledger_tests::*;
 use ledger::event::SignedEvent;
 use ledger::search::{SerialMatch, WeaponQuery};
 use ledger::{Ledger, LedgerConfig, SystemClock};
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 /// A ledger of `weapons` manufacture markings with serial numbers, appended in batches of
 /// 1000 by two producers.
@@ -172,7 +155,7 @@ fn main() {
     println!(
         "machine: {} cores; load before: {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        load()
+        load_average()
     );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("weapons.redb");
@@ -183,7 +166,7 @@ fn main() {
         "built {size} entries ({weapons} weapons with serials) in {:.1} s = {:.0} appends/s, domain rules and projections included (load {})",
         t.elapsed().as_secs_f64(),
         weapons as f64 / t.elapsed().as_secs_f64(),
-        load()
+        load_average()
     );
 
     // (s) search, on the open ledger.
@@ -259,7 +242,7 @@ fn main() {
     let written = ledger::projections::rebuild_file(&copy).unwrap();
     let with_write = size as f64 / t.elapsed().as_secs_f64();
     assert_eq!(written.views.len(), rebuilt.views.len());
-    println!("\n(r, p) over {size} entries (load {}):", load());
+    println!("\n(r, p) over {size} entries (load {}):", load_average());
     println!("| | entries/s | ratio to (r) | target |");
     println!("|---|---|---|---|");
     println!("| (r) decode only (reference) | {reference:.0} | 1.00x | |");
@@ -279,6 +262,6 @@ fn main() {
     println!(
         "\n(i) import of {records} signed legacy records (JSON Lines, batches of 1000, every rule and projection): {rate:.0} records/s = {:.2}x the single-core strict verify rate ({reference:.0}/s, measured just before; target >= 1.6x) (load {})",
         rate / reference,
-        load()
+        load_average()
     );
 }

@@ -390,3 +390,44 @@ pub fn make_token(dir: &Path, authority: &str, role: api::auth::Role) -> String 
         .expect("token")
         .0
 }
+
+/// A number from the environment (test sizes, seeds), or `default`.
+pub fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The `p` quantile of sorted samples.
+pub fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// The machine's load averages (1, 5, 15 min), for benchmark reports.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// Waits (at most 10 s) until the ledger's newest checkpoint covers its whole log: the
+/// writer signs one within `checkpoint_interval_ms` of the last append.
+pub fn wait_for_checkpoint(ledger: &Ledger) {
+    let size = ledger.reader().expect("reader").tree_size().expect("size");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ledger
+        .reader()
+        .expect("reader")
+        .latest_checkpoint()
+        .expect("checkpoint")
+        .map(|c| c.0)
+        != Some(size)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint of the whole log"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

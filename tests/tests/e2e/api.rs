@@ -55,20 +55,7 @@ fn reads_follow_role_and_state_and_history_proofs_verify() {
     // A State with nothing to do with the case.
     s.authority("fr-police", "police", "FR");
     let ledger = s.ledger().clone();
-    // Wait for a checkpoint of the whole log (the writer signs within the interval).
-    let size = ledger.reader().unwrap().tree_size().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while ledger
-        .reader()
-        .unwrap()
-        .latest_checkpoint()
-        .unwrap()
-        .map(|c| c.0)
-        != Some(size)
-    {
-        assert!(std::time::Instant::now() < deadline, "no checkpoint");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_checkpoint(&ledger);
     let dir = tempfile::tempdir().unwrap();
     let server = api::server::start(ledger.clone(), server_options(dir.path())).unwrap();
     let base = format!("http://{}", server.addr);

@@ -96,22 +96,7 @@ fn audit_trusts_only_the_verifier_key_and_catches_a_lying_server() {
     let rifles = peru_1999(&s);
     let weapon = rifles[0].clone();
     let ledger = s.ledger().clone();
-    let wait_for_checkpoint = || {
-        let size = ledger.reader().unwrap().tree_size().unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while ledger
-            .reader()
-            .unwrap()
-            .latest_checkpoint()
-            .unwrap()
-            .map(|c| c.0)
-            != Some(size)
-        {
-            assert!(std::time::Instant::now() < deadline, "no checkpoint");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    };
-    wait_for_checkpoint();
+    wait_for_checkpoint(&ledger);
     let dir = tempfile::tempdir().unwrap();
     let server = api::server::start(ledger.clone(), server_options(dir.path())).unwrap();
     let upstream = format!("http://{}", server.addr);
@@ -148,7 +133,7 @@ fn audit_trusts_only_the_verifier_key_and_catches_a_lying_server() {
             "evidence": [{"sha256": "ab".repeat(32), "description": "Report CO-BAL-2001-4"}]
         }),
     )]);
-    wait_for_checkpoint();
+    wait_for_checkpoint(&ledger);
     let (code, out, err) = audit(&upstream, &state);
     assert_eq!(code, 0, "{err}");
     assert!(

@@ -11,13 +11,6 @@ use std::path::Path;
 use armsledger_tests::*;
 use ledger::store::LogReader;
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn build(path: &Path) {
     build_sample_ledger(path);
 }

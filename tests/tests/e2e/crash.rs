@@ -9,16 +9,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use armsledger_tests::open_ledger;
+use armsledger_tests::{env_u64, open_ledger};
 use ledger::SystemClock;
 use ledger::event::EventId;
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// xorshift64*: enough to spread kill times; seeded so a failure can be replayed.
 fn next(state: &mut u64) -> u64 {

@@ -14,17 +14,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use armsledger_tests::script::{self, Acts, Deal, Script, stream};
-use armsledger_tests::{Signer, uuid_from};
+use armsledger_tests::{Signer, env_u64, uuid_from};
 use ledger::domain::views::{ConsignmentStatus, EucStatus, LicenceStatus, WeaponStatus};
 use ledger::event::SignedEvent;
 use serde_json::{Value, json};
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 struct Rng(u64);
 

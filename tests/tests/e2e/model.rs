@@ -10,13 +10,6 @@ use ledger::event::{ExpectedVersion, SignedEvent};
 use ledger::json::Json;
 use ledger::{AppendError, LedgerConfig, SystemClock};
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 struct Rng(u64);
 
 impl Rng {
