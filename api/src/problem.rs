@@ -140,3 +140,36 @@ pub(crate) fn proof_problem(e: ProofRequestError) -> Problem {
         other => Problem::new(StatusCode::BAD_REQUEST, other.code(), other.to_string()),
     }
 }
+
+/// The newest checkpoint (tree size, signed note), or 503 `no_checkpoint` before the first.
+pub(crate) fn latest_checkpoint(
+    reader: &ledger::store::LogReader,
+) -> Result<(u64, String), Problem> {
+    reader
+        .latest_checkpoint()
+        .map_err(internal)?
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_checkpoint",
+                "no checkpoint has been signed yet",
+            )
+        })
+}
+
+/// A request body of at most `max` bytes; over it, the problem `too_large` makes.
+pub(crate) async fn read_body(
+    body: actix_web::web::Payload,
+    max: usize,
+    too_large: impl FnOnce() -> Problem,
+) -> Result<actix_web::web::Bytes, Problem> {
+    match body.to_bytes_limited(max).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "body_unreadable",
+            e.to_string(),
+        )),
+        Err(_) => Err(too_large()),
+    }
+}

@@ -249,17 +249,7 @@ async fn weapon_history(
     let (principal, reader) = reader_for(&request, &ledger, &tokens)?;
     let stream = stream_name("weapon", &path)?;
     visible_view(&reader, &principal, &stream, "weapon")?;
-    let (tree_size, checkpoint) =
-        reader
-            .latest_checkpoint()
-            .map_err(internal)?
-            .ok_or_else(|| {
-                Problem::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "no_checkpoint",
-                    "no checkpoint has been signed yet",
-                )
-            })?;
+    let (tree_size, checkpoint) = crate::problem::latest_checkpoint(&reader)?;
     let mut entries = Vec::new();
     for item in reader.stream_history(&stream).map_err(internal)? {
         let inclusion_proof = if item.index < tree_size {

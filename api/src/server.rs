@@ -66,23 +66,13 @@ async fn submit_one(
     body: web::Payload,
 ) -> Result<HttpResponse, Problem> {
     let limits = ledger.config().event_limits;
-    let bytes = match body.to_bytes_limited(limits.event_bytes_max).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(e)) => {
-            return Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "body_unreadable",
-                e.to_string(),
-            ));
-        }
-        Err(_) => {
-            let too_large = Rejection::EventTooLarge {
-                bytes: limits.event_bytes_max + 1,
-                max: limits.event_bytes_max,
-            };
-            return Err(rejection_problem(&too_large));
-        }
-    };
+    let bytes = crate::problem::read_body(body, limits.event_bytes_max, || {
+        rejection_problem(&Rejection::EventTooLarge {
+            bytes: limits.event_bytes_max + 1,
+            max: limits.event_bytes_max,
+        })
+    })
+    .await?;
     let event = SignedEvent::parse(&bytes, &limits).map_err(|r| rejection_problem(&r))?;
     let pending = ledger.submit(vec![event]).map_err(append_problem)?;
     let receipt = pending
@@ -134,23 +124,14 @@ async fn submit_many(
 ) -> Result<HttpResponse, Problem> {
     let limits = ledger.config().event_limits;
     let max = batch_bytes_max(&ledger);
-    let bytes = match body.to_bytes_limited(max).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(e)) => {
-            return Err(Problem::new(
-                StatusCode::BAD_REQUEST,
-                "body_unreadable",
-                e.to_string(),
-            ));
-        }
-        Err(_) => {
-            return Err(Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "batch_too_large",
-                format!("a batch body is at most {max} bytes"),
-            ));
-        }
-    };
+    let bytes = crate::problem::read_body(body, max, || {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("a batch body is at most {max} bytes"),
+        )
+    })
+    .await?;
     // The array is split by the ledger's own parser (depth: the array plus an event), and
     // each member is parsed under the event limits from its canonical bytes.
     let members = match ledger::json::Json::parse(&bytes, limits.json_depth_max + 1) {
@@ -191,16 +172,7 @@ async fn healthz() -> HttpResponse {
 
 async fn checkpoint(ledger: web::Data<Ledger>) -> Result<HttpResponse, Problem> {
     let reader = ledger.reader().map_err(internal)?;
-    let (_, note) = reader
-        .latest_checkpoint()
-        .map_err(internal)?
-        .ok_or_else(|| {
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "no_checkpoint",
-                "no checkpoint has been signed yet",
-            )
-        })?;
+    let (_, note) = crate::problem::latest_checkpoint(&reader)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(note))

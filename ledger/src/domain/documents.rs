@@ -8,8 +8,8 @@ use super::views::{
 };
 use super::{
     Context, Decided, DomainError, Views, load_consignment, load_euc, load_licence, load_policy,
-    load_weapon, not_found, own_state, stream_exists, take_consignment, take_euc, take_licence,
-    weapon_stream,
+    load_weapon, new_stream, not_found, own_state, snake_name, stream_exists, take_consignment,
+    take_euc, take_licence, weapon_stream,
 };
 use crate::catalogue::{
     ConsignmentDispatched, DomainEvent, EndUserCertificateUsed, GoodsLine, LicenceDecision,
@@ -55,13 +55,6 @@ fn same_id(
     }
 }
 
-fn status_name<T: serde::Serialize + std::fmt::Debug>(status: T) -> String {
-    serde_json::to_value(&status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("{status:?}"))
-}
-
 pub(super) fn decide(event: &DomainEvent, context: &Context<'_>, views: &mut dyn Views) -> Decided {
     let stream = context.stream.as_str();
     match event {
@@ -96,7 +89,7 @@ pub(super) fn decide(event: &DomainEvent, context: &Context<'_>, views: &mut dyn
             } else {
                 Err(Rejection::PolicyStatusInvalid {
                     policy: policy.id,
-                    status: status_name(policy.status),
+                    status: snake_name(policy.status),
                 }
                 .into())
             }
@@ -249,13 +242,6 @@ pub(super) fn decide(event: &DomainEvent, context: &Context<'_>, views: &mut dyn
     }
 }
 
-fn new_stream(event: &DomainEvent, context: &Context<'_>, views: &mut dyn Views) -> Decided {
-    match views.get(context.stream.as_str())? {
-        Some(_) => Err(stream_exists(event, context)),
-        None => Ok(()),
-    }
-}
-
 fn existing_licence(views: &mut dyn Views, stream: &str) -> Result<LicenceView, DomainError> {
     load_licence(views, stream)?.ok_or_else(|| not_found(stream))
 }
@@ -284,7 +270,7 @@ fn licence_state(licence: &LicenceView) -> &str {
 fn not_in_force(licence: &LicenceView) -> DomainError {
     Rejection::LicenceNotInForce {
         licence: licence.number.clone(),
-        status: status_name(licence.status),
+        status: snake_name(licence.status),
     }
     .into()
 }
@@ -335,7 +321,7 @@ fn consignment_status(
     } else {
         Err(Rejection::ConsignmentStatusInvalid {
             consignment: consignment.number.clone(),
-            status: status_name(consignment.status),
+            status: snake_name(consignment.status),
             event_type: event.event_type().to_owned(),
             expected: expected_name,
         }

@@ -120,7 +120,7 @@ pub fn decide(event: &DomainEvent, context: &Context<'_>, views: &mut dyn Views)
             event_type: event.event_type().to_owned(),
             reason: format!(
                 "authorities of kind {} may not emit it",
-                kind_name(context.actor_kind)
+                snake_name(context.actor_kind)
             ),
         }
         .into());
@@ -145,11 +145,20 @@ pub fn evolve(
     }
 }
 
-fn kind_name(kind: AuthorityKind) -> String {
-    serde_json::to_value(kind)
+/// The snake_case name a status or kind has in JSON (as rejections quote it).
+fn snake_name<T: serde::Serialize + std::fmt::Debug>(value: T) -> String {
+    serde_json::to_value(&value)
         .ok()
-        .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("{kind:?}"))
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{value:?}"))
+}
+
+/// `stream_exists` unless the event's stream has no view yet (the event opens it).
+fn new_stream(event: &DomainEvent, context: &Context<'_>, views: &mut dyn Views) -> Decided {
+    match views.get(context.stream.as_str())? {
+        Some(_) => Err(stream_exists(event, context)),
+        None => Ok(()),
+    }
 }
 
 /// `jurisdiction_mismatch` unless `value` is the actor's own State.

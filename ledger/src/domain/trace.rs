@@ -75,9 +75,7 @@ fn decide_request(
     if request.requested_state == request.requesting_state {
         return Err(Rejection::TraceToOwnState(request.requested_state.to_string()).into());
     }
-    if views.get(context.stream.as_str())?.is_some() {
-        return Err(super::stream_exists(event, context));
-    }
+    super::new_stream(event, context, views)?;
     if let Some(weapon) = &request.weapon
         && load_weapon(views, &super::weapon_stream(weapon))?.is_none()
     {
@@ -87,15 +85,9 @@ fn decide_request(
 }
 
 fn not_open(trace: &TraceView) -> DomainError {
-    let status = match trace.status {
-        TraceStatus::Open => "open",
-        TraceStatus::Acknowledged => "acknowledged",
-        TraceStatus::Responded => "responded",
-        TraceStatus::Closed => "closed",
-    };
     Rejection::TraceNotOpen {
         trace: trace.id.clone(),
-        status: status.to_owned(),
+        status: super::snake_name(trace.status),
     }
     .into()
 }
