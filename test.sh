@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite: builds the wasm policies, then runs every test of the workspace.
+# The whole test suite: builds the wasm policies (policies/build.sh), then runs every
+# test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")"
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
 # The cross-language client test signs events with Python's cryptography and rfc8785.
 python3 -m pip install --quiet --disable-pip-version-check cryptography rfc8785
-cargo build --manifest-path policies/Cargo.toml --release
+./policies/build.sh
 cargo test --workspace

@@ -456,6 +456,8 @@ fn serve(settings: crate::config::Resolved, out: &mut dyn Write) -> anyhow::Resu
         reads: crate::reads::ReadSettings {
             trace_deadline_days: settings.trace_deadline_days.clone(),
         },
+        policy_limits: settings.policy_limits,
+        policy_cache: Some(settings.policy_cache.clone()),
     };
     let listen = options.listen.clone();
     let server =

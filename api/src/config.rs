@@ -19,11 +19,20 @@
 //!
 //! [trace_deadline_days]          # national deadlines to answer a trace, by State
 //! BE = 30
+//!
+//! policy_cache = "be.policy-cache"  # compiled policy modules (default: <db>.policy-cache)
+//! [policies]                     # the policy host's limits per evaluation
+//! fuel_per_evaluation = 10000000
+//! deadline_ms = 100
+//! memory_bytes_max = 16777216
+//! stack_bytes_max = 524288
+//! output_bytes_max = 1048576
+//! concurrent_instances_max = 32
 //! ```
 //!
 //! Environment: `ARMSLEDGER_DB`, `ARMSLEDGER_LOG_KEY`, `ARMSLEDGER_LISTEN`,
 //! `ARMSLEDGER_WORKERS`, `ARMSLEDGER_TOKENS`, `ARMSLEDGER_LOG_FORMAT`,
-//! `ARMSLEDGER_CHECKPOINT_INTERVAL_MS`. Unknown keys in the file are refused, so a typo
+//! `ARMSLEDGER_CHECKPOINT_INTERVAL_MS`, `ARMSLEDGER_POLICY_CACHE`. Unknown keys in the file are refused, so a typo
 //! does not pass for a setting.
 
 use std::collections::{BTreeMap, HashMap};
@@ -68,6 +77,9 @@ pub struct Settings {
     pub limits: Limits,
     #[serde(default)]
     pub trace_deadline_days: BTreeMap<String, u32>,
+    pub policy_cache: Option<PathBuf>,
+    /// The policy host's limits; a section given replaces the defaults field by field.
+    pub policies: Option<plugins::HostLimits>,
 }
 
 /// The settings, resolved.
@@ -81,6 +93,8 @@ pub struct Resolved {
     pub log_format: LogFormat,
     pub ledger: LedgerConfig,
     pub trace_deadline_days: HashMap<String, u32>,
+    pub policy_cache: PathBuf,
+    pub policy_limits: plugins::HostLimits,
 }
 
 impl Settings {
@@ -121,6 +135,8 @@ impl Settings {
                 ..Limits::default()
             },
             trace_deadline_days: BTreeMap::new(),
+            policy_cache: lookup("ARMSLEDGER_POLICY_CACHE").map(PathBuf::from),
+            policies: None,
         })
     }
 
@@ -156,6 +172,8 @@ impl Settings {
                     .or(base.limits.checkpoint_interval_ms),
             },
             trace_deadline_days,
+            policy_cache: self.policy_cache.or(base.policy_cache),
+            policies: self.policies.or(base.policies),
         }
     }
 
@@ -195,7 +213,11 @@ impl Settings {
                 .map_err(|e| anyhow::anyhow!("trace_deadline_days: {e}"))?;
             trace_deadline_days.insert(code.as_str().to_owned(), days);
         }
+        let mut policy_cache = db.clone().into_os_string();
+        policy_cache.push(".policy-cache");
         Ok(Resolved {
+            policy_cache: self.policy_cache.unwrap_or_else(|| policy_cache.into()),
+            policy_limits: self.policies.unwrap_or_default(),
             tokens: self
                 .tokens
                 .unwrap_or_else(|| crate::auth::default_token_file(&db)),

@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod feed;
 pub mod metrics;
+pub mod policies;
 pub mod problem;
 pub mod reads;
 pub mod server;

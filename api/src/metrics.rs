@@ -81,6 +81,18 @@ async fn metrics(ledger: web::Data<Ledger>, metrics: web::Data<Metrics>) -> Http
         stats.checkpoints,
     );
     metric(
+        "armsledger_policy_evaluations_total",
+        "counter",
+        "Policy modules run on events being appended since the server started.",
+        stats.policy_evaluations,
+    );
+    metric(
+        "armsledger_policy_refusals_total",
+        "counter",
+        "Appends refused by a policy (deny or an unmet requirement) since the server started.",
+        stats.policy_refusals,
+    );
+    metric(
         "armsledger_tree_size",
         "gauge",
         "Entries in the log.",

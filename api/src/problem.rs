@@ -42,6 +42,9 @@ pub struct ProblemBody {
     /// In a batch: the position of the event the problem is about.
     #[serde(skip_serializing_if = "Option::is_none")]
     position: Option<usize>,
+    /// On a policy's refusal: what each policy that governs the event decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decisions: Option<Vec<ledger::policy::PolicyDecision>>,
     /// Seconds to wait before retrying (`overloaded`).
     #[serde(skip)]
     retry_after_s: Option<u32>,
@@ -57,6 +60,7 @@ impl Problem {
             code,
             current_version: None,
             position: None,
+            decisions: None,
             retry_after_s: None,
         }))
     }
@@ -69,7 +73,8 @@ impl Problem {
 }
 
 /// The HTTP form of a rejected event: 409 for a version conflict (with the stream's
-/// current version), 413 for a too large event, 422 for every other rule.
+/// current version), 413 for a too large event, 403 when a policy refused it (with the
+/// policies' decisions), 422 for every other rule.
 pub(crate) fn rejection_problem(r: &Rejection) -> Problem {
     match r {
         Rejection::WrongExpectedVersion { current, .. } => {
@@ -79,6 +84,12 @@ pub(crate) fn rejection_problem(r: &Rejection) -> Problem {
         }
         Rejection::EventTooLarge { .. } => {
             Problem::new(StatusCode::PAYLOAD_TOO_LARGE, r.code(), r.to_string())
+        }
+        // DESIGN.md: 403 on a policy's refusal, with the decisions.
+        Rejection::PolicyRefused { decisions, .. } => {
+            let mut p = Problem::new(StatusCode::FORBIDDEN, r.code(), r.to_string());
+            p.decisions = Some(decisions.clone());
+            p
         }
         _ => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, r.code(), r.to_string()),
     }

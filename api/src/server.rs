@@ -318,6 +318,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/log/proof/inclusion", web::get().to(inclusion))
         .route("/v1/log/proof/consistency", web::get().to(consistency))
         .configure(crate::reads::routes)
+        .configure(crate::policies::routes)
         .configure(crate::feed::routes)
         .configure(crate::metrics::routes);
 }
@@ -331,6 +332,10 @@ pub struct ServerOptions {
     /// The bearer-token file (`auth`), usually `<db>.tokens.json`.
     pub token_file: std::path::PathBuf,
     pub reads: crate::reads::ReadSettings,
+    /// The policy host's limits, and where it caches compiled modules (None: in memory
+    /// only). Used when the ledger has no policy host plugged in yet.
+    pub policy_limits: plugins::HostLimits,
+    pub policy_cache: Option<std::path::PathBuf>,
 }
 
 /// Starts the process's log output (once; later calls change nothing): one line per
@@ -378,6 +383,11 @@ impl RunningServer {
 
 /// Binds the address (port 0 picks a free port) and serves the ledger on its own thread.
 pub fn start(ledger: Ledger, options: ServerOptions) -> std::io::Result<RunningServer> {
+    if ledger.policy_runner().is_none() {
+        let host = plugins::PolicyHost::new(options.policy_limits, options.policy_cache.as_deref())
+            .map_err(std::io::Error::other)?;
+        ledger.set_policy_runner(host);
+    }
     let data = web::Data::new(ledger);
     let tokens = web::Data::new(crate::auth::Tokens::new(options.token_file));
     let metrics = web::Data::new(crate::metrics::Metrics::default());

@@ -1676,6 +1676,38 @@ pub struct TransitNoObjectionRecorded {
     pub evidence: Vec<EvidenceDocument>,
 }
 
+/// What a policy asked for before it would allow an event on a licence (DOMAIN.md:
+/// "require consultation / approval / notification (with whom)").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyRequirement {
+    Consultation,
+    Approval,
+    Notification,
+}
+
+/// The State records that a policy's requirement is met for a licence: the minister
+/// approved, the denying State was consulted, the committee was notified. Events a policy
+/// held with `require_*` pass once the policy sees it (ARCHITECTURE.md "Policies").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRequirementMet {
+    /// The policy that asked, as in its stream `policy:<id>`.
+    pub policy_id: DocumentNumber,
+    pub requirement: PolicyRequirement,
+    /// The rule of the policy that asked (its reason's `rule`).
+    pub rule: Text,
+    /// Who approved, was consulted or was notified.
+    pub by: Text,
+    /// Their reference (a decision number, a note verbale).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<Text>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<EvidenceDocument>,
+}
+
 /// A licence is suspended: no export under it until lifted or `until`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -2537,6 +2569,7 @@ catalogue! {
     ExportLicenceDecided => Licence, version 1, rules;
     ImportLicenceIssued => Licence, version 1, rules;
     TransitNoObjectionRecorded => Licence, version 1;
+    PolicyRequirementMet => Licence, version 1;
     LicenceSuspended => Licence, version 1;
     LicenceRevoked => Licence, version 1;
     DenialNotified => Licence, version 1, rules;
@@ -2764,7 +2797,7 @@ mod tests {
 
     /// One valid payload per event type, written as a client would send it. `{W}`, `{W2}`
     /// and `{SHA}` stand for a weapon id, another weapon id and a SHA-256.
-    const EXAMPLES: [(&str, &str); 51] = [
+    const EXAMPLES: [(&str, &str); 52] = [
         // ------------------------------------------------------ authorities and policies
         (
             "PointOfContactDesignated",
@@ -2961,6 +2994,11 @@ mod tests {
             "TransitNoObjectionRecorded",
             r#"{"transit_state": "FR", "reference": "Note verbale 2026-1187", "valid_until": "2027-06-30",
                 "legal_basis": "Firearms Protocol art. 10(2)(b)"}"#,
+        ),
+        (
+            "PolicyRequirementMet",
+            r#"{"policy_id": "be-thresholds", "requirement": "approval", "rule": "ml1_quantity_over_500",
+                "by": "Minister-President of Wallonia", "reference": "Decision 2026/118"}"#,
         ),
         (
             "LicenceSuspended",

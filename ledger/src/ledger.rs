@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex, RwLock, mpsc};
 use std::thread::JoinHandle;
 
 use ed25519_dalek::SigningKey;
+use redb::ReadableTable;
 
 use crate::crypto;
 use crate::event::{
@@ -32,6 +33,7 @@ use crate::event::{
 use crate::json::{Json, Object};
 use crate::merkle::Hash;
 use crate::note::{NoteSigner, NoteVerifier};
+use crate::policy::PolicyRunner;
 use crate::registry::{AUTHORITY_REGISTERED, LogPosition, Registry};
 use crate::rejection::{BatchRejection, Rejection};
 use crate::store::{self, LogMeta, LogReader, StoreError};
@@ -178,6 +180,8 @@ pub(crate) struct Counters {
     pub(crate) commits: AtomicU64,
     pub(crate) entries: AtomicU64,
     pub(crate) checkpoints: AtomicU64,
+    pub(crate) policy_evaluations: AtomicU64,
+    pub(crate) policy_refusals: AtomicU64,
 }
 
 /// What the writer has done since the ledger was opened.
@@ -187,6 +191,9 @@ pub struct LedgerStats {
     pub commits: u64,
     pub entries: u64,
     pub checkpoints: u64,
+    /// Policy modules run on events being appended, and the appends they refused.
+    pub policy_evaluations: u64,
+    pub policy_refusals: u64,
 }
 
 pub(crate) struct Shared {
@@ -196,9 +203,19 @@ pub(crate) struct Shared {
     pub(crate) config: LedgerConfig,
     /// The registry as of the last commit; the verifier checks signatures against it.
     pub(crate) registry: RwLock<Arc<Registry>>,
+    /// Runs the policies that govern events; none until the process plugs a host in, and
+    /// then every governed event is denied (deny by default).
+    pub(crate) policy_runner: RwLock<Option<Arc<dyn PolicyRunner>>>,
 }
 
 impl Shared {
+    pub(crate) fn policy_runner(&self) -> Option<Arc<dyn PolicyRunner>> {
+        match self.policy_runner.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
     pub(crate) fn registry_snapshot(&self) -> Arc<Registry> {
         match self.registry.read() {
             Ok(r) => Arc::clone(&r),
@@ -363,6 +380,7 @@ impl Ledger {
             meta,
             config,
             registry: RwLock::new(Arc::new(registry)),
+            policy_runner: RwLock::new(None),
         });
         let (sender, requests) = mpsc::sync_channel(config.queue_appends_max);
         // One group waits while the writer commits the previous one: the verifier works
@@ -403,6 +421,49 @@ impl Ledger {
         )
     }
 
+    /// Plugs in the host that runs policy modules (the plugins crate's). Until one is,
+    /// every event an active policy governs is denied.
+    pub fn set_policy_runner(&self, runner: Arc<dyn PolicyRunner>) {
+        let mut slot = match self.inner.shared.policy_runner.write() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Some(runner);
+    }
+
+    /// The host that runs policy modules, if one is plugged in.
+    pub fn policy_runner(&self) -> Option<Arc<dyn PolicyRunner>> {
+        self.inner.shared.policy_runner()
+    }
+
+    /// Stores a policy module or data file (content-addressed, idempotent) and returns its
+    /// SHA-256 hex. A module is checked against the ABI first when a host is plugged in.
+    pub fn put_policy_blob(&self, bytes: &[u8]) -> Result<String, StoreError> {
+        let sha256 = crate::policy::sha256_hex(bytes);
+        let txn = self.inner.shared.db.begin_write()?;
+        {
+            let mut blobs = txn.open_table(store::POLICY_BLOBS)?;
+            if blobs.get(sha256.as_str())?.is_none() {
+                blobs.insert(sha256.as_str(), bytes)?;
+            }
+        }
+        txn.commit()?;
+        Ok(sha256)
+    }
+
+    /// Runs one policy (installed, or a candidate described as a `PolicyView`) on an event
+    /// against the committed projections, without appending anything: what the policy
+    /// would decide if the event were submitted now.
+    pub fn dry_run_policy(
+        &self,
+        event: &SignedEvent,
+        policy: &crate::domain::views::PolicyView,
+    ) -> Result<crate::policy::DryRun, crate::policy::DryRunError> {
+        let reader = LogReader::begin(&self.inner.shared.db)?;
+        let runner = self.policy_runner();
+        crate::policy::dry_run(&reader, &self.registry(), runner.as_deref(), event, policy)
+    }
+
     /// The registry of authorities as of the last commit.
     pub fn registry(&self) -> Arc<Registry> {
         self.inner.shared.registry_snapshot()
@@ -414,6 +475,8 @@ impl Ledger {
             commits: c.commits.load(Ordering::Relaxed),
             entries: c.entries.load(Ordering::Relaxed),
             checkpoints: c.checkpoints.load(Ordering::Relaxed),
+            policy_evaluations: c.policy_evaluations.load(Ordering::Relaxed),
+            policy_refusals: c.policy_refusals.load(Ordering::Relaxed),
         }
     }
 

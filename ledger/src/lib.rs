@@ -42,6 +42,7 @@ pub mod json;
 mod ledger;
 pub mod merkle;
 pub mod note;
+pub mod policy;
 pub mod projections;
 pub mod registry;
 pub mod rejection;

@@ -183,6 +183,17 @@ pub enum Rejection {
     },
     #[error("policy {policy} is {status}")]
     PolicyStatusInvalid { policy: String, status: String },
+    #[error("the policies that govern this event answered {}", outcome.rejection_code())]
+    PolicyRefused {
+        outcome: crate::policy::PolicyOutcome,
+        decisions: Vec<crate::policy::PolicyDecision>,
+    },
+    #[error(
+        "no {what} with SHA-256 {sha256} was uploaded; upload it before the event that names it"
+    )]
+    PolicyBlobMissing { what: &'static str, sha256: String },
+    #[error("the module {sha256} is not a policy of ABI v1: {reason}")]
+    PolicyModuleInvalid { sha256: String, reason: String },
     #[error("authority {0:?} is already registered")]
     AuthorityExists(String),
     #[error("authority {actor:?} already has a key {key_id:?}; key ids are never reused")]
@@ -249,6 +260,9 @@ impl Rejection {
             Rejection::CorrectionInvalid { .. } => "correction_invalid",
             Rejection::ConsignmentStatusInvalid { .. } => "consignment_status_invalid",
             Rejection::PolicyStatusInvalid { .. } => "policy_status_invalid",
+            Rejection::PolicyRefused { outcome, .. } => outcome.rejection_code(),
+            Rejection::PolicyBlobMissing { .. } => "policy_blob_missing",
+            Rejection::PolicyModuleInvalid { .. } => "policy_module_invalid",
             Rejection::AuthorityExists(_) => "authority_exists",
             Rejection::KeyExists { .. } => "key_exists",
             Rejection::GenesisRequired => "genesis_required",

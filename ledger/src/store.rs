@@ -11,6 +11,7 @@
 //! | `stream_entries` | (stream, version) -> index | each stream's entries in order |
 //! | `event_ids` | event id -> (content digest, index) | idempotency |
 //! | `checkpoints` | tree size -> signed note | every checkpoint ever signed |
+//! | `policy_blobs` | SHA-256 hex -> bytes | policy modules, their data files and every decision's input, by hash |
 //!
 //! A stream's head (its last version and entry) is the last `stream_entries` row of
 //! the stream: one range read, and no table to keep in step. The projections' tables
@@ -26,11 +27,13 @@ use crate::entry::Entry;
 use crate::merkle::{self, GenError, Hash, NodeId, NodeSource};
 
 /// The on-disk format this code writes; a change of any table's layout or of the entry
-/// format bumps it. Version 2 added the projections (`projections`, `serial_index`).
-pub const FORMAT_VERSION: u32 = 2;
+/// format bumps it. Version 2 added the projections (`projections`, `serial_index`);
+/// version 3 the `policy_blobs` table, broker registrations and met policy requirements
+/// in the projections.
+pub const FORMAT_VERSION: u32 = 3;
 
-/// The oldest format this code still reads. `Ledger::open` upgrades a version 1 file in
-/// place by building its projections from its log; the log's tables are the same.
+/// The oldest format this code still reads. `Ledger::open` upgrades an older file in place
+/// by building its projections from its log; the log's tables are the same.
 pub const FORMAT_VERSION_OLDEST: u32 = 1;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -41,6 +44,10 @@ pub(crate) const STREAM_ENTRIES: TableDefinition<(&str, u64), u64> =
 pub(crate) const EVENT_IDS: TableDefinition<u128, ([u8; 32], u64)> =
     TableDefinition::new("event_ids");
 pub(crate) const CHECKPOINTS: TableDefinition<u64, &str> = TableDefinition::new("checkpoints");
+/// Content-addressed side data of policies. Not in the tree: the entries commit to the
+/// hashes (a `PolicyInstalled`'s `module_sha256`, a decision's `input_sha256`), so a blob
+/// is checked by hashing it, and a file without its blobs still verifies.
+pub(crate) const POLICY_BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("policy_blobs");
 
 pub(crate) const META_FORMAT: &str = "format_version";
 pub(crate) const META_ORIGIN: &str = "origin";
@@ -297,6 +304,17 @@ impl LogReader {
         Ok(table
             .last()?
             .map(|(k, v)| (k.value(), v.value().to_owned())))
+    }
+
+    /// A policy blob (module, data file or decision input) by its SHA-256 hex.
+    pub fn policy_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let table = match self.txn.open_table(POLICY_BLOBS) {
+            Ok(table) => table,
+            // A file from before format 3, or one that never stored a blob.
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(table.get(sha256)?.map(|v| v.value().to_vec()))
     }
 
     /// The checkpoint signed at exactly this tree size, if one was.

@@ -14,16 +14,18 @@ use std::time::Duration;
 
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
-use crate::catalogue::WeaponId;
+use crate::catalogue::{DomainEvent, PolicyInstalled, WeaponId};
 use crate::crypto;
-use crate::domain::views::View;
+use crate::domain::views::{PolicyStatus, PolicyView, View};
 use crate::domain::{self, Context, DomainError, Views};
 use crate::entry::Entry;
 use crate::event::AuthorityId;
-use crate::event::{ExpectedVersion, Timestamp};
+use crate::event::{ExpectedVersion, StreamKind, Timestamp};
+use crate::json::Json;
 use crate::ledger::{AppendError, Clock, Receipt, Shared};
 use crate::merkle::{self, Frontier, Hash};
 use crate::note::{self, Checkpoint, NoteSigner};
+use crate::policy::{self, PolicyDecision};
 use crate::projections;
 use crate::registry::{self, Authority, LogPosition, Registry};
 use crate::rejection::{BatchRejection, Rejection};
@@ -38,6 +40,9 @@ struct State {
     last_recorded_ms: i64,
     checkpoint_size: u64,
     checkpoint_ms: i64,
+    /// The active policies as of the last commit (few: read once, changed by policy
+    /// events only).
+    active_policies: Vec<PolicyView>,
 }
 
 pub(crate) struct Writer {
@@ -53,6 +58,15 @@ struct Staged<'g> {
     index: u64,
     stream_version: u64,
     stream_prev: Option<u64>,
+    policies: Evaluated,
+}
+
+/// What the policies that govern an event decided, and the inputs they were given.
+#[derive(Default)]
+struct Evaluated {
+    decisions: Vec<Json>,
+    /// (SHA-256 hex, bytes) of each decision's input, kept for replays.
+    inputs: Vec<(String, Vec<u8>)>,
 }
 
 /// How one append ends within a group.
@@ -78,8 +92,9 @@ enum Wait {
 
 /// What the log says of one event before it is staged.
 enum Check {
-    /// Not in the log; the stream's head as the event found it.
-    New(Option<StreamHead>),
+    /// Not in the log; the stream's head as the event found it, and what its policies
+    /// decided.
+    New(Option<StreamHead>, Evaluated),
     InLog(Receipt),
     StagedAt(usize),
 }
@@ -95,6 +110,9 @@ struct Overlay {
     undo: Vec<(AuthorityId, Option<Authority>)>,
     /// Projections changed by what is staged, by stream.
     views: HashMap<String, View>,
+    /// Policy streams changed by what is staged: the active policies differ from the
+    /// writer's list for those.
+    policy_streams: Vec<String>,
 }
 
 impl Writer {
@@ -199,6 +217,7 @@ impl Writer {
                 event_ids: txn.open_table(store::EVENT_IDS)?,
                 projections: txn.open_table(projections::PROJECTIONS)?,
                 serial_index: txn.open_table(projections::SERIAL_INDEX)?,
+                policy_blobs: txn.open_table(store::POLICY_BLOBS)?,
             };
             for (events, _) in group {
                 outcomes.push(self.stage_append(
@@ -212,6 +231,7 @@ impl Writer {
         }
         let mut frontier = self.state.frontier.clone();
         let receipts = write_entries(&txn, &staged, &recorded_at, &mut frontier)?;
+        write_policy_inputs(&txn, &staged)?;
         projections::write_views(&txn, &overlay.views)?;
         let checkpoint_due = !staged.is_empty() && self.checkpoint_due(clock_ms);
         if checkpoint_due {
@@ -237,6 +257,9 @@ impl Writer {
         }
         if let Some(registry) = overlay.registry {
             self.publish_registry(registry);
+        }
+        if !overlay.policy_streams.is_empty() {
+            self.state.active_policies = load_active_policies(&self.shared)?;
         }
         Ok(outcomes
             .into_iter()
@@ -288,7 +311,7 @@ impl Writer {
             match self.stage_event(lookup, overlay, &mut mine, staged, prepared, &at)? {
                 Ok(Check::InLog(receipt)) => slots.push(Slot::Duplicate(receipt)),
                 Ok(Check::StagedAt(i)) => slots.push(Slot::SameAs(i)),
-                Ok(Check::New(prev)) => {
+                Ok(Check::New(prev, policies)) => {
                     let event = &prepared.event;
                     let stream = event.envelope().stream.as_str();
                     let stream_version = prev.map_or(0, |h| h.version + 1);
@@ -308,6 +331,7 @@ impl Writer {
                         index,
                         stream_version,
                         stream_prev: prev.map(|h| h.index),
+                        policies,
                     });
                 }
                 Err(rejection) => {
@@ -327,6 +351,7 @@ impl Writer {
         overlay.heads.extend(mine.heads);
         overlay.event_ids.extend(mine.event_ids);
         overlay.views.extend(mine.views);
+        overlay.policy_streams.extend(mine.policy_streams);
         Ok(Outcome::Staged(slots))
     }
 
@@ -420,6 +445,7 @@ impl Writer {
             }
             mine.undo.push((subject, prior));
         }
+        let mut policies = Evaluated::default();
         if let Some(domain_event) = &prepared.domain {
             let domain_event = match domain_event {
                 Ok(event) => event,
@@ -429,15 +455,8 @@ impl Writer {
             let Some(actor) = registry.get(&env.actor) else {
                 return Ok(Err(Rejection::UnknownActor(env.actor.to_string())));
             };
-            let context = Context {
-                index,
-                stream: &env.stream,
-                actor: env.actor.as_str(),
-                key_id: env.key_id.as_str(),
-                actor_kind: actor.kind,
-                jurisdiction: &actor.jurisdiction,
-                occurred_at: &env.occurred_at,
-            };
+            let context = Context::of(env, actor, index);
+            let active = self.active_policies(overlay, mine);
             let mut views = StagedViews {
                 lookup,
                 group: &overlay.views,
@@ -450,9 +469,175 @@ impl Writer {
                 Err(DomainError::Rejected(r)) => return Ok(Err(r)),
                 Err(DomainError::Store(e)) => return Err(e),
             }
+            if let DomainEvent::PolicyInstalled(installed) = domain_event
+                && let Err(r) = self.check_policy_blobs(lookup, installed)?
+            {
+                return Ok(Err(r));
+            }
+            policies = match self.evaluate_policies(
+                lookup,
+                &active,
+                domain_event,
+                &context,
+                event,
+                &mut views,
+            )? {
+                Ok(evaluated) => evaluated,
+                Err(r) => return Ok(Err(r)),
+            };
             domain::evolve(domain_event, &context, &mut views)?;
+            if env.stream.kind() == StreamKind::Policy {
+                mine.policy_streams.push(env.stream.to_string());
+            }
         }
-        Ok(Ok(Check::New(head)))
+        Ok(Ok(Check::New(head, policies)))
+    }
+
+    /// The active policies as this event sees them: the writer's list, unless a policy
+    /// event of this group changed one.
+    fn active_policies(&self, overlay: &Overlay, mine: &Overlay) -> Vec<PolicyView> {
+        let touched: Vec<&String> = overlay
+            .policy_streams
+            .iter()
+            .chain(&mine.policy_streams)
+            .collect();
+        if touched.is_empty() {
+            return self.state.active_policies.clone();
+        }
+        let mut active: Vec<PolicyView> = self
+            .state
+            .active_policies
+            .iter()
+            .filter(|p| {
+                !touched
+                    .iter()
+                    .any(|s| s.strip_prefix("policy:") == Some(&p.id))
+            })
+            .cloned()
+            .collect();
+        let mut seen = Vec::new();
+        for stream in touched {
+            if seen.contains(&stream) {
+                continue;
+            }
+            seen.push(stream);
+            let view = mine.views.get(stream).or_else(|| overlay.views.get(stream));
+            if let Some(View::Policy(p)) = view
+                && p.status == PolicyStatus::Active
+            {
+                active.push((**p).clone());
+            }
+        }
+        active
+    }
+
+    /// A policy may be installed only with its module (and data) uploaded, and a module
+    /// the host accepts under the ABI.
+    fn check_policy_blobs(
+        &self,
+        lookup: &Lookup<'_>,
+        installed: &PolicyInstalled,
+    ) -> Result<Result<(), Rejection>, StoreError> {
+        let module_sha256 = installed.module_sha256.to_string();
+        let Some(module) = lookup.policy_blob(&module_sha256)? else {
+            return Ok(Err(Rejection::PolicyBlobMissing {
+                what: "module",
+                sha256: module_sha256,
+            }));
+        };
+        if let Some(data) = &installed.data_sha256 {
+            let data = data.to_string();
+            match lookup.policy_blob(&data)? {
+                None => {
+                    return Ok(Err(Rejection::PolicyBlobMissing {
+                        what: "data file",
+                        sha256: data,
+                    }));
+                }
+                Some(bytes) if serde_json::from_slice::<serde_json::Value>(&bytes).is_err() => {
+                    return Ok(Err(Rejection::PolicyModuleInvalid {
+                        sha256: module_sha256,
+                        reason: format!("its data file {data} is not JSON"),
+                    }));
+                }
+                Some(_) => {}
+            }
+        }
+        let Some(runner) = self.shared.policy_runner() else {
+            return Ok(Ok(()));
+        };
+        let checked = runner.inspect(&module).and_then(|metadata| {
+            match installed
+                .governs
+                .iter()
+                .find(|t| !metadata.governs.iter().any(|g| g == t.as_str()))
+            {
+                Some(t) => Err(format!(
+                    "the event has it govern {t}, which its metadata does not list ({})",
+                    metadata.governs.join(", ")
+                )),
+                None => Ok(()),
+            }
+        });
+        Ok(checked.map_err(|reason| Rejection::PolicyModuleInvalid {
+            sha256: module_sha256,
+            reason,
+        }))
+    }
+
+    /// Runs every active policy that governs the event for a State it involves; one that
+    /// does not allow stops it (policy.rs `compose`).
+    fn evaluate_policies(
+        &self,
+        lookup: &Lookup<'_>,
+        active: &[PolicyView],
+        event: &DomainEvent,
+        context: &Context<'_>,
+        signed: &crate::event::SignedEvent,
+        views: &mut dyn Views,
+    ) -> Result<Result<Evaluated, Rejection>, StoreError> {
+        let event_type = event.event_type();
+        if !active
+            .iter()
+            .any(|p| p.governs.iter().any(|t| t == event_type))
+        {
+            return Ok(Ok(Evaluated::default()));
+        }
+        let resolved = policy::resolve(event, context, views)?;
+        let governing = policy::governing(active, event_type, &resolved.states);
+        if governing.is_empty() {
+            return Ok(Ok(Evaluated::default()));
+        }
+        let runner = self.shared.policy_runner();
+        let blobs = |sha256: &str| lookup.policy_blob(sha256);
+        let mut decisions = Vec::with_capacity(governing.len());
+        let mut inputs = Vec::with_capacity(governing.len());
+        for governing_policy in governing {
+            let (decision, input) = policy::run_policy(
+                runner.as_deref(),
+                governing_policy,
+                signed,
+                &resolved,
+                &blobs,
+            )?;
+            self.shared
+                .counters
+                .policy_evaluations
+                .fetch_add(1, Ordering::Relaxed);
+            inputs.push((decision.input_sha256.clone(), input));
+            decisions.push(decision);
+        }
+        if let Err(r) = policy::compose(&decisions) {
+            self.shared
+                .counters
+                .policy_refusals
+                .fetch_add(1, Ordering::Relaxed);
+            return Ok(Err(r));
+        }
+        Ok(Ok(Evaluated {
+            decisions: decisions.iter().map(PolicyDecision::to_json).collect(),
+            inputs,
+        }))
     }
 
     /// The event's signature under the key its actor may sign with at `index`.
@@ -551,6 +736,7 @@ struct Lookup<'t> {
     event_ids: redb::Table<'t, u128, ([u8; 32], u64)>,
     projections: redb::Table<'t, &'static str, &'static [u8]>,
     serial_index: redb::Table<'t, (&'static str, u128), ()>,
+    policy_blobs: redb::Table<'t, &'static str, &'static [u8]>,
 }
 
 /// The projections as an event being staged sees them: what its own append staged, then
@@ -614,6 +800,10 @@ impl Views for StagedViews<'_, '_, '_> {
 }
 
 impl Lookup<'_> {
+    fn policy_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.policy_blobs.get(sha256)?.map(|v| v.value().to_vec()))
+    }
+
     /// Where a stream stands: what this append and this group staged, else the log.
     fn head(
         &self,
@@ -682,7 +872,7 @@ fn write_entries(
             s.stream_version,
             s.stream_prev,
             &s.prepared.event_json,
-            &[],
+            &s.policies.decisions,
         );
         let leaf = merkle::leaf_hash(&bytes);
         entries.insert(s.index, bytes.as_slice())?;
@@ -743,5 +933,32 @@ fn load_state(shared: &Shared) -> Result<State, StoreError> {
         checkpoint_size,
         // Sign promptly after a restart if the last appends have no checkpoint yet.
         checkpoint_ms: i64::MIN / 2,
+        active_policies: load_active_policies(shared)?,
     })
+}
+
+fn load_active_policies(shared: &Shared) -> Result<Vec<PolicyView>, StoreError> {
+    let reader = crate::store::LogReader::begin(&shared.db)?;
+    Ok(reader
+        .views_with_prefix("policy:", None, usize::MAX)?
+        .into_iter()
+        .filter_map(|(_, view)| match view {
+            View::Policy(p) if p.status == PolicyStatus::Active => Some(*p),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Keeps each decision's input by its hash, beside the entries that commit to it.
+fn write_policy_inputs(txn: &WriteTransaction, staged: &[Staged]) -> Result<(), StoreError> {
+    if staged.iter().all(|s| s.policies.inputs.is_empty()) {
+        return Ok(());
+    }
+    let mut blobs = txn.open_table(store::POLICY_BLOBS)?;
+    for (sha256, bytes) in staged.iter().flat_map(|s| &s.policies.inputs) {
+        if blobs.get(sha256.as_str())?.is_none() {
+            blobs.insert(sha256.as_str(), bytes.as_slice())?;
+        }
+    }
+    Ok(())
 }

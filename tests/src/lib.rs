@@ -9,6 +9,7 @@
 //! Keys made by [`test_key`] are derived from a public seed: TEST-ONLY, never for a
 //! real ledger.
 
+pub mod policy;
 pub mod script;
 
 use std::path::Path;
@@ -380,6 +381,8 @@ pub fn server_options(dir: &Path) -> api::server::ServerOptions {
         workers: 2,
         token_file: dir.join("tokens.json"),
         reads: api::reads::ReadSettings::default(),
+        policy_limits: plugins::HostLimits::default(),
+        policy_cache: None,
     }
 }
 

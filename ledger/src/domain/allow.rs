@@ -58,6 +58,7 @@ pub fn kinds_allowed(event_type: &str) -> &'static [AuthorityKind] {
         "ExportLicenceApplied" => &[Manufacturer, Dealer, Broker, Licensing],
         "ExportLicenceDecided" | "ImportLicenceIssued" => &[Licensing],
         "TransitNoObjectionRecorded" => &[Licensing, Ministry],
+        "PolicyRequirementMet" => &[Licensing, Ministry],
         "LicenceSuspended" | "LicenceRevoked" => &[Licensing],
         "DenialNotified" => &[Licensing, Ministry],
         "EndUserCertificateIssued" | "EndUserCertificateRevoked" => &[Licensing, Ministry],

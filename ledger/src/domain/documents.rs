@@ -2,14 +2,14 @@
 //! consent (invariant 5), policies, and the authority streams' own catalogue events.
 
 use super::views::{
-    ConsignmentStatus, ConsignmentView, EucStatus, EucUse, EucView, LicenceKind, LicenceStatus,
-    LicenceView, PolicyStatus, PolicyView, ReexportConsent, ReexportRestriction, View,
-    WeaponStatus,
+    BrokerView, ConsignmentStatus, ConsignmentView, EucStatus, EucUse, EucView, LicenceKind,
+    LicenceStatus, LicenceView, PolicyStatus, PolicyView, ReexportConsent, ReexportRestriction,
+    RequirementMet, View, WeaponStatus,
 };
 use super::{
-    Context, Decided, DomainError, Views, load_consignment, load_euc, load_licence, load_policy,
-    load_weapon, new_stream, not_found, own_state, snake_name, stream_exists, take_consignment,
-    take_euc, take_licence, weapon_stream,
+    Context, Decided, DomainError, Views, load_broker, load_consignment, load_euc, load_licence,
+    load_policy, load_weapon, new_stream, not_found, own_state, snake_name, stream_exists,
+    take_consignment, take_euc, take_licence, weapon_stream,
 };
 use crate::catalogue::{
     ConsignmentDispatched, DomainEvent, EndUserCertificateUsed, GoodsLine, LicenceDecision,
@@ -67,7 +67,16 @@ pub(super) fn decide(event: &DomainEvent, context: &Context<'_>, views: &mut dyn
             "registering_state",
             broker.registering_state.as_str(),
         ),
-        DomainEvent::BrokerRevoked(_) => Ok(()),
+        DomainEvent::BrokerRevoked(revoked) => {
+            let key = BrokerView::key(
+                &context_state(context)?,
+                revoked.registration_number.as_str(),
+            );
+            match load_broker(views, &key)? {
+                Some(broker) if !broker.revoked => Ok(()),
+                _ => Err(not_found(key)),
+            }
+        }
 
         DomainEvent::PolicyInstalled(installed) => {
             own_state(context, "jurisdiction", installed.jurisdiction.as_str())?;
@@ -122,6 +131,14 @@ pub(super) fn decide(event: &DomainEvent, context: &Context<'_>, views: &mut dyn
                 return Err(Rejection::LicenceAlreadyDecided(licence.number).into());
             }
             Ok(())
+        }
+        DomainEvent::PolicyRequirementMet(met) => {
+            existing_licence(views, stream)?;
+            let policy_stream = format!("policy:{}", met.policy_id);
+            let policy =
+                load_policy(views, &policy_stream)?.ok_or_else(|| not_found(policy_stream))?;
+            // The State whose policy asked is the one that says its requirement is met.
+            own_state(context, "policy.jurisdiction", policy.jurisdiction.as_str())
         }
         DomainEvent::TransitNoObjectionRecorded(no_objection) => {
             own_state(
@@ -653,6 +670,44 @@ pub(super) fn evolve(
                 .collect();
             l.issued_by = Some(context.actor.to_owned());
         })?,
+        DomainEvent::PolicyRequirementMet(met) => {
+            update_licence(views, &stream, index, |l| {
+                l.requirements_met.push(RequirementMet {
+                    policy_id: met.policy_id.to_string(),
+                    requirement: met.requirement,
+                    rule: met.rule.as_str().to_owned(),
+                    by: met.by.as_str().to_owned(),
+                    index,
+                })
+            })?;
+        }
+        DomainEvent::BrokerRegistered(registered) => views.put(
+            BrokerView::key(
+                &registered.registering_state,
+                registered.registration_number.as_str(),
+            ),
+            View::Broker(Box::new(BrokerView {
+                registration_number: registered.registration_number.as_str().to_owned(),
+                registering_state: registered.registering_state,
+                broker_name: registered.broker_name.as_str().to_owned(),
+                authority: context.stream.id().to_owned(),
+                valid_from: registered.valid_from,
+                valid_until: registered.valid_until,
+                revoked: false,
+                first_index: index,
+                last_index: index,
+            })),
+        ),
+        DomainEvent::BrokerRevoked(revoked) => {
+            if let Ok(state) = context_state(context) {
+                let key = BrokerView::key(&state, revoked.registration_number.as_str());
+                if let Some(mut broker) = load_broker(views, &key)? {
+                    broker.revoked = true;
+                    broker.last_index = index;
+                    views.put(key, View::Broker(Box::new(broker)));
+                }
+            }
+        }
         DomainEvent::TransitNoObjectionRecorded(no_objection) => {
             update_licence(views, &stream, index, |l| {
                 if !l
@@ -908,6 +963,7 @@ fn new_licence(context: &Context<'_>, kind: LicenceKind, status: LicenceStatus) 
         number: context.stream.id().to_owned(),
         kind,
         status,
+        requirements_met: Vec::new(),
         decision: None,
         exporter: None,
         exporting_country: None,
@@ -957,3 +1013,15 @@ updater!(
     Consignment,
     ConsignmentView
 );
+
+/// The actor's State as a country code (registrations name real ISO States).
+fn context_state(context: &Context<'_>) -> Result<crate::values::CountryCode, DomainError> {
+    crate::values::CountryCode::parse(context.jurisdiction).map_err(|_| {
+        DomainError::Rejected(Rejection::JurisdictionMismatch {
+            actor: context.actor.to_owned(),
+            jurisdiction: context.jurisdiction.to_owned(),
+            field: "jurisdiction",
+            value: context.jurisdiction.to_owned(),
+        })
+    })
+}

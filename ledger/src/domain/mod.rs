@@ -54,7 +54,24 @@ pub struct Context<'a> {
     pub occurred_at: &'a Timestamp,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// The context of `envelope`, signed by `actor`, at log position `index`.
+    pub fn of(
+        envelope: &'a crate::event::Envelope,
+        actor: &'a crate::registry::Authority,
+        index: u64,
+    ) -> Self {
+        Self {
+            index,
+            stream: &envelope.stream,
+            actor: envelope.actor.as_str(),
+            key_id: envelope.key_id.as_str(),
+            actor_kind: actor.kind,
+            jurisdiction: &actor.jurisdiction,
+            occurred_at: &envelope.occurred_at,
+        }
+    }
+
     /// The calendar date of `occurred_at` (UTC): what validity periods are judged by.
     pub fn date(&self) -> Date {
         let day = self.occurred_at.as_str().get(..10).unwrap_or_default();
@@ -249,6 +266,7 @@ typed_view!(
 );
 typed_view!(load_trace, take_trace, Trace, views::TraceView);
 typed_view!(load_policy, take_policy, Policy, views::PolicyView);
+typed_view!(load_broker, take_broker, Broker, views::BrokerView);
 
 fn weapon_stream(id: &WeaponId) -> String {
     format!("weapon:{id}")

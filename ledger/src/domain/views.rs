@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalogue::{
     AlternativeCode, EndUser, GoodsLine, LicenceDecision, MarkComponent, Organisation,
-    TraceResponseKind, WeaponId,
+    PolicyRequirement, TraceResponseKind, WeaponId,
 };
 use crate::values::{Calibre, CountryCode, Date, ManufactureYear, SalwCategory};
 
@@ -24,6 +24,7 @@ pub enum View {
     Consignment(Box<ConsignmentView>),
     Trace(Box<TraceView>),
     Policy(Box<PolicyView>),
+    Broker(Box<BrokerView>),
 }
 
 /// Where a weapon stands. Changes only by events; `destroyed` is terminal.
@@ -224,6 +225,9 @@ pub struct LicenceView {
     /// Items shipped under the licence so far, over all consignments.
     pub quantity_shipped: u64,
     pub consignments: Vec<String>,
+    /// Requirements of policies recorded as met for this licence (`PolicyRequirementMet`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requirements_met: Vec<RequirementMet>,
     /// The authority that decided or issued it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issued_by: Option<String>,
@@ -487,5 +491,40 @@ mod tests {
         );
         let answered = trace(TraceStatus::Responded, Some("2026-03-10"));
         assert!(!answered.overdue(day("2026-12-31"), Some(30)));
+    }
+}
+
+/// A policy requirement met for a licence: what policies read to stop holding an event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequirementMet {
+    pub policy_id: String,
+    pub requirement: PolicyRequirement,
+    pub rule: String,
+    pub by: String,
+    pub index: u64,
+}
+
+/// A broker's registration with a State (ATT art. 10), keyed
+/// `broker:<registering State>:<registration number>`: what the host tells policies of
+/// the brokers an event names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerView {
+    pub registration_number: String,
+    pub registering_state: CountryCode,
+    pub broker_name: String,
+    /// The broker's authority id.
+    pub authority: String,
+    pub valid_from: Date,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Date>,
+    pub revoked: bool,
+    pub first_index: u64,
+    pub last_index: u64,
+}
+
+impl BrokerView {
+    /// The projection key of a registration.
+    pub fn key(registering_state: &CountryCode, registration_number: &str) -> String {
+        format!("broker:{registering_state}:{registration_number}")
     }
 }

@@ -41,6 +41,7 @@ pub fn concerns_state(view: &View, state: &str) -> bool {
                 || is(&trace.requested_state)
                 || trace.forwarded_to.iter().any(is)
         }
-        View::Policy(_) => true,
+        // Policies and broker registrations are public law: every authority reads them.
+        View::Policy(_) | View::Broker(_) => true,
     }
 }

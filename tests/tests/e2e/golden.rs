@@ -54,9 +54,10 @@ fn the_format_1_golden_ledger_opens_verifies_and_grows() {
 const GOLDEN_V2: &[u8] = include_bytes!("../../golden/ledger-v2.redb");
 const GOLDEN_V2_DIGEST: &str = include_str!("../../golden/ledger-v2.sha256");
 
-/// Format 2 adds the projections. `verify` rebuilds them and compares them byte for byte
-/// with the stored ones, so this test also locks their JSON layout: a change to a view
-/// that would make old files fail is a deliberate act with a format bump.
+/// Format 2 adds the projections. Opening upgrades it to format 3 (whose projections
+/// also hold broker registrations and met policy requirements) by rebuilding them from
+/// the log; `verify` then compares the rebuilt ones byte for byte with the stored ones.
+/// A format-2 file's own projections are not compared: they follow format 2's rules.
 #[test]
 fn the_format_2_golden_ledger_opens_verifies_and_grows() {
     let dir = tempfile::tempdir().unwrap();
@@ -72,7 +73,7 @@ fn the_format_2_golden_ledger_opens_verifies_and_grows() {
             report.streams,
             report.views
         ),
-        (97, 4, 75, 71)
+        (97, 4, 75, 0)
     );
     let reader = ledger::store::LogReader::open_file(&path).unwrap();
     assert_eq!(

@@ -17,6 +17,8 @@ mod golden;
 mod http;
 mod log;
 mod model;
+mod policies;
+mod policy_host;
 mod python;
 mod scenarios;
 mod search;
