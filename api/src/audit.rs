@@ -1,5 +1,6 @@
 //! `armsledger audit`: the auditor's tool. It trusts nothing but the log's verifier key it
-//! was given, and checks what a server says of one weapon:
+//! was given, and checks what a server says of one weapon (or licence, end-user
+//! certificate, consignment):
 //! 1. the checkpoint is signed by that key, and is consistent (RFC 9162 consistency proof)
 //!    with the checkpoint this auditor saw last time (kept in a local state file), so the
 //!    log was neither rewritten nor forked between two audits;
@@ -10,7 +11,10 @@
 //! 4. every event's signature verifies under its actor's key, and that key was registered
 //!    (by an entry the auditor checks the same way) before the event and not revoked at it.
 //!
-//! Re-running recorded policy decisions comes with the policies (issue 5).
+//! 5. every policy decision recorded with an entry re-runs to the same answer: the module
+//!    and the input are fetched by the hashes the entry commits to and checked against
+//!    them, the input must judge this very event, and the auditor's own policy host runs
+//!    the module on it (same outcome, reasons, conditions and fuel).
 //!
 //! Any failure names what the server got wrong, with a stable code; the command exits 1.
 
@@ -55,6 +59,8 @@ pub struct AuditReport {
     pub entries: usize,
     /// The tree size of the checkpoint this one was proved consistent with, if any.
     pub consistent_with: Option<u64>,
+    /// Policy decisions re-run to the same answer.
+    pub decisions_replayed: usize,
 }
 
 struct Server<'a> {
@@ -192,11 +198,43 @@ fn registers(entry: &Entry, actor: &str, key_id: &str, public_key: &str) -> bool
 }
 
 /// Audits one weapon's history as served at `base`.
+/// What is audited: a stream with a history endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subject<'a> {
+    Weapon(&'a str),
+    Licence(&'a str),
+    Euc(&'a str),
+    Consignment(&'a str),
+}
+
+impl Subject<'_> {
+    fn history_path(&self) -> String {
+        match self {
+            Subject::Weapon(id) => format!("/v1/weapons/{id}/history"),
+            Subject::Licence(id) => format!("/v1/licences/{id}/history"),
+            Subject::Euc(id) => format!("/v1/eucs/{id}/history"),
+            Subject::Consignment(id) => format!("/v1/consignments/{id}/history"),
+        }
+    }
+}
+
+/// Audits one weapon's history.
 pub fn audit_weapon(
     base: &str,
     token: &str,
     vkey: &str,
     weapon: &str,
+    state_file: &Path,
+) -> Result<AuditReport, AuditFailure> {
+    audit(base, token, vkey, Subject::Weapon(weapon), state_file)
+}
+
+/// Audits one stream's history: checks 1 to 5 of the module.
+pub fn audit(
+    base: &str,
+    token: &str,
+    vkey: &str,
+    subject: Subject<'_>,
     state_file: &Path,
 ) -> Result<AuditReport, AuditFailure> {
     let verifier = NoteVerifier::from_vkey(vkey)
@@ -210,7 +248,7 @@ pub fn audit_weapon(
                 .build(),
         ),
     };
-    let history: History = server.json(&format!("/v1/weapons/{weapon}/history"))?;
+    let history: History = server.json(&subject.history_path())?;
     let checkpoint = note::open_checkpoint(&verifier, &history.checkpoint).map_err(|e| {
         failure(
             "checkpoint_signature",
@@ -284,6 +322,8 @@ pub fn audit_weapon(
         })
         .collect();
     let mut verified_registrations: HashMap<u64, Entry> = HashMap::new();
+    let mut replayer = Replayer::default();
+    let mut decisions_replayed = 0;
     let mut previous_index: Option<u64> = None;
     for (version, item) in history.entries.iter().enumerate() {
         let bytes = canonical(&item.entry)?;
@@ -390,6 +430,7 @@ pub fn audit_weapon(
                 ),
             )
         })?;
+        decisions_replayed += replay_decisions(&server, &mut replayer, item.index, &entry)?;
     }
 
     let state = AuditState {
@@ -405,5 +446,91 @@ pub fn audit_weapon(
         tree_size: checkpoint.size,
         entries: history.entries.len(),
         consistent_with,
+        decisions_replayed,
     })
+}
+
+/// The auditor's own policy host and the modules it fetched, by hash.
+#[derive(Default)]
+struct Replayer {
+    host: Option<std::sync::Arc<plugins::PolicyHost>>,
+    modules: HashMap<String, Vec<u8>>,
+}
+
+/// A blob by its hash, checked against it.
+fn fetch_blob(server: &Server<'_>, sha256: &str, what: &str) -> Result<Vec<u8>, AuditFailure> {
+    let bytes = server.get(&format!("/v1/policies/blobs/{sha256}"))?;
+    if ledger::policy::sha256_hex(&bytes) != sha256 {
+        return Err(failure(
+            "blob_mismatch",
+            format!("the {what} the server gives for {sha256} has another hash"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Re-runs every decision recorded with `entry`; returns how many.
+fn replay_decisions(
+    server: &Server<'_>,
+    replayer: &mut Replayer,
+    index: u64,
+    entry: &Entry,
+) -> Result<usize, AuditFailure> {
+    let decisions = ledger::policy::PolicyDecision::from_entry(&entry.decisions)
+        .map_err(|e| failure("malformed_entry", format!("entry {index}: {e}")))?;
+    for recorded in &decisions {
+        let input = fetch_blob(server, &recorded.input_sha256, "decision input")?;
+        let judged: serde_json::Value = serde_json::from_slice(&input)
+            .map_err(|e| failure("blob_mismatch", format!("entry {index}: the input: {e}")))?;
+        let event: serde_json::Value =
+            serde_json::from_slice(&entry.event.to_canonical_vec()).unwrap_or_default();
+        if judged.get("event") != Some(&event) {
+            return Err(failure(
+                "decision_input_mismatch",
+                format!(
+                    "entry {index}: the input of policy {}'s decision judges another event",
+                    recorded.policy
+                ),
+            ));
+        }
+        let module = match replayer.modules.get(&recorded.sha256) {
+            Some(module) => module.clone(),
+            None => {
+                let module = fetch_blob(server, &recorded.sha256, "policy module")?;
+                replayer
+                    .modules
+                    .insert(recorded.sha256.clone(), module.clone());
+                module
+            }
+        };
+        let host = match &replayer.host {
+            Some(host) => host.clone(),
+            None => {
+                let host = plugins::PolicyHost::new(plugins::HostLimits::default(), None)
+                    .map_err(|e| failure("policy_host", e.to_string()))?;
+                replayer.host = Some(host.clone());
+                host
+            }
+        };
+        let verdict = host.evaluate_bytes(&module, &input);
+        let same = verdict.outcome == recorded.outcome
+            && verdict.reasons == recorded.reasons
+            && verdict.conditions == recorded.conditions
+            && verdict.fuel_used == recorded.fuel_used;
+        if !same {
+            return Err(failure(
+                "decision_mismatch",
+                format!(
+                    "entry {index}: policy {} (module {}) decides {:?} with {} fuel on the recorded input; the entry records {:?} with {}",
+                    recorded.policy,
+                    recorded.sha256,
+                    verdict.outcome,
+                    verdict.fuel_used,
+                    recorded.outcome,
+                    recorded.fuel_used
+                ),
+            ));
+        }
+    }
+    Ok(decisions.len())
 }

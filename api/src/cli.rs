@@ -101,24 +101,18 @@ enum Command {
     /// `event_id` gets a new UUIDv7, a missing `occurred_at` the current time, and `actor`
     /// and `key_id` come from the flags.
     Submit {
-        /// The server, e.g. http://127.0.0.1:8080.
-        #[arg(long)]
-        url: String,
-        /// The actor's private key (PKCS#8 PEM).
-        #[arg(long)]
-        key: PathBuf,
-        #[arg(long)]
-        actor: String,
-        #[arg(long, default_value = "k1")]
-        key_id: String,
+        #[command(flatten)]
+        signing: crate::policy_cli::Signing,
         /// The event file (JSON).
         #[arg(long)]
         event: PathBuf,
     },
-    /// Audit a weapon's history on a server, trusting only the log's verifier key: the
-    /// checkpoint's signature and its consistency with the last audit, every entry's
-    /// inclusion proof, the stream chain, every signature and the keys' registrations.
-    /// Exits 1 naming what the server got wrong.
+    /// Audit a weapon's (or licence's, certificate's, consignment's) history on a server,
+    /// trusting only the log's verifier key: the checkpoint's signature and its consistency
+    /// with the last audit, every entry's inclusion proof, the stream chain, every
+    /// signature and the keys' registrations, and every recorded policy decision re-run
+    /// on its module and input. Exits 1 naming what the server got wrong.
+    #[command(group(clap::ArgGroup::new("subject").required(true)))]
     Audit {
         /// The server, e.g. http://127.0.0.1:8080.
         #[arg(long)]
@@ -130,8 +124,17 @@ enum Command {
         #[arg(long)]
         token: String,
         /// The weapon's id (UUID).
-        #[arg(long)]
-        weapon: String,
+        #[arg(long, group = "subject")]
+        weapon: Option<String>,
+        /// An export or import licence's number.
+        #[arg(long, group = "subject")]
+        licence: Option<String>,
+        /// An end-user certificate's number.
+        #[arg(long, group = "subject")]
+        euc: Option<String>,
+        /// A consignment's number.
+        #[arg(long, group = "subject")]
+        consignment: Option<String>,
         /// Where to keep the last checkpoint seen, for consistency next time.
         #[arg(long, default_value = "armsledger-audit.json")]
         state: PathBuf,
@@ -149,6 +152,10 @@ enum Command {
     /// Make or revoke the bearer tokens that reads need.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Export-control policies (WebAssembly, plugins/ABI.md): install and activate one on a
+    /// server, test one against its fixtures, replay a candidate over a ledger's history.
+    #[command(subcommand)]
+    Policy(crate::policy_cli::PolicyCommand),
     /// Create a new ledger: the log key, the root administrator and its key, the genesis entry.
     /// Prints the log's verifier key, which auditors need.
     Init(InitArgs),
@@ -333,20 +340,36 @@ pub fn run(
             from,
             out: path,
         } => export(&db, from, path.as_deref(), out),
-        Command::Submit {
-            url,
-            key,
-            actor,
-            key_id,
-            event,
-        } => submit(&url, &key, &actor, &key_id, &event, out, err),
+        Command::Submit { signing, event } => submit(
+            &signing.url,
+            &signing.key,
+            &signing.actor,
+            &signing.key_id,
+            &event,
+            out,
+            err,
+        ),
         Command::Audit {
             url,
             vkey,
             token,
             weapon,
+            licence,
+            euc,
+            consignment,
             state,
-        } => audit(&url, &vkey, &token, &weapon, &state, out, err),
+        } => {
+            use crate::audit::Subject;
+            let subject = match (&weapon, &licence, &euc, &consignment) {
+                (Some(id), ..) => Subject::Weapon(id),
+                (_, Some(id), ..) => Subject::Licence(id),
+                (_, _, Some(id), _) => Subject::Euc(id),
+                (.., Some(id)) => Subject::Consignment(id),
+                _ => unreachable!("clap requires one subject"),
+            };
+            audit(&url, &vkey, &token, subject, &state, out, err)
+        }
+        Command::Policy(command) => crate::policy_cli::run(command, out, err),
         Command::Demo { dir, weapons } => demo(&dir, weapons, out).map(|_| 0),
         Command::Serve {
             config,
@@ -601,7 +624,7 @@ fn keygen(path: &Path, out: &mut dyn Write) -> anyhow::Result<u8> {
 }
 
 /// Fills and signs one event object from an event file.
-fn sign_event(
+pub(crate) fn sign_event(
     mut object: ledger::json::Object,
     actor: &str,
     key_id: &str,
@@ -704,22 +727,30 @@ fn audit(
     url: &str,
     vkey: &str,
     token: &str,
-    weapon: &str,
+    subject: crate::audit::Subject<'_>,
     state: &Path,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<u8> {
-    match crate::audit::audit_weapon(url, token, vkey, weapon, state) {
+    use crate::audit::Subject;
+    let what = match subject {
+        Subject::Weapon(id) => format!("weapon {id}"),
+        Subject::Licence(id) => format!("licence {id}"),
+        Subject::Euc(id) => format!("certificate {id}"),
+        Subject::Consignment(id) => format!("consignment {id}"),
+    };
+    match crate::audit::audit(url, token, vkey, subject, state) {
         Ok(report) => {
             writeln!(
                 out,
-                "ok: weapon {weapon}: {} entries, each signed by a key the log registered, included in the checkpoint of {} entries signed by the trusted key{}",
+                "ok: {what}: {} entries, each signed by a key the log registered, included in the checkpoint of {} entries signed by the trusted key{}; {} policy decisions re-run to the same answer",
                 report.entries,
                 report.tree_size,
                 report
                     .consistent_with
                     .map(|size| format!(", consistent with the one of {size} seen last time"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                report.decisions_replayed
             )?;
             Ok(0)
         }

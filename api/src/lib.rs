@@ -12,6 +12,7 @@ pub mod demo;
 pub mod feed;
 pub mod metrics;
 pub mod policies;
+pub mod policy_cli;
 pub mod problem;
 pub mod reads;
 pub mod server;

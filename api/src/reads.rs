@@ -238,17 +238,36 @@ struct History {
     entries: Vec<HistoryItem>,
 }
 
-/// `GET /v1/weapons/{id}/history`: every entry of the weapon's stream, corrections beside
-/// what they correct, each with an inclusion proof against one checkpoint.
-async fn weapon_history(
+/// `GET /v1/{weapons,licences,eucs,consignments}/{id}/history`: every entry of the
+/// stream, corrections beside what they correct, each with an inclusion proof against one
+/// checkpoint. What `armsledger audit` checks.
+async fn history(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,
-    path: web::Path<String>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (collection, id) = path.into_inner();
+    let kind = match collection.as_str() {
+        "weapons" => "weapon",
+        "licences" => "licence",
+        "eucs" => "euc",
+        "consignments" => "consignment",
+        _ => return Err(not_found("such endpoint")),
+    };
+    history_of(kind, request, ledger, tokens, id).await
+}
+
+async fn history_of(
+    kind: &'static str,
+    request: HttpRequest,
+    ledger: web::Data<Ledger>,
+    tokens: web::Data<Tokens>,
+    path: String,
 ) -> Result<HttpResponse, Problem> {
     let (principal, reader) = reader_for(&request, &ledger, &tokens)?;
-    let stream = stream_name("weapon", &path)?;
-    visible_view(&reader, &principal, &stream, "weapon")?;
+    let stream = stream_name(kind, &path)?;
+    visible_view(&reader, &principal, &stream, kind)?;
     let (tree_size, checkpoint) = crate::problem::latest_checkpoint(&reader)?;
     let mut entries = Vec::new();
     for item in reader.stream_history(&stream).map_err(internal)? {
@@ -597,7 +616,7 @@ async fn policies(
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/weapons", web::get().to(search_weapons))
         .route("/v1/weapons/{id}", web::get().to(weapon))
-        .route("/v1/weapons/{id}/history", web::get().to(weapon_history))
+        .route("/v1/{collection}/{id}/history", web::get().to(history))
         .route("/v1/eucs/{id}", web::get().to(euc))
         .route("/v1/eucs/{id}/verify", web::post().to(verify_euc))
         .route("/v1/licences/{id}", web::get().to(licence))

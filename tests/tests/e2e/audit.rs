@@ -222,3 +222,125 @@ fn audit_trusts_only_the_verifier_key_and_catches_a_lying_server() {
     assert!(err.contains("[checkpoint_signature]"), "{err}");
     server.stop().unwrap();
 }
+
+/// A corrupt operator's policy host: it runs the real module, then records "allow".
+#[derive(Debug)]
+struct AlwaysAllows(Arc<plugins::PolicyHost>);
+
+impl ledger::policy::PolicyRunner for AlwaysAllows {
+    fn run(
+        &self,
+        module: &ledger::policy::ModuleRef<'_>,
+        input: &[u8],
+    ) -> ledger::policy::PolicyVerdict {
+        let mut verdict = self.0.run(module, input);
+        verdict.outcome = ledger::policy::PolicyOutcome::Allow;
+        verdict.reasons.clear();
+        verdict
+    }
+    fn inspect(&self, module: &[u8]) -> Result<ledger::policy::PolicyMetadata, String> {
+        self.0.inspect(module)
+    }
+}
+
+#[test]
+fn audit_re_runs_recorded_policy_decisions_and_catches_a_false_one() {
+    let s = Script::new();
+    let host = plugins::PolicyHost::new(plugins::HostLimits::default(), None).unwrap();
+    s.ledger().set_policy_runner(host.clone());
+    let licensing = s.authority("be-licensing", "licensing", "BE");
+    let fn_herstal = s.authority("be-fn", "manufacturer", "BE");
+    let module = armsledger_tests::policy::policy_wasm("embargo");
+    let sha256 = s.ledger().put_policy_blob(&module).unwrap();
+    s.given([
+        licensing.on(
+            "2000-01-01",
+            "policy:be-embargo",
+            "PolicyInstalled",
+            serde_json::json!({
+                "policy_id": "be-embargo", "name": "embargoes", "jurisdiction": "BE",
+                "version": 1, "module_sha256": sha256, "governs": ["ExportLicenceApplied"],
+            }),
+        ),
+        licensing.on(
+            "2000-01-02",
+            "policy:be-embargo",
+            "PolicyActivated",
+            serde_json::json!({"policy_id": "be-embargo"}),
+        ),
+    ]);
+    let deal = |state: &'static str| script::Deal {
+        exporter: "FN Herstal SA",
+        exporting_state: "BE",
+        consignee: "Ministry of Defence",
+        importing_state: state,
+        end_user: "Ministry of Defence",
+        quantity: 10,
+    };
+    s.given([fn_herstal.on(
+        "2022-05-01",
+        &script::stream::licence("BE-2022-1"),
+        "ExportLicenceApplied",
+        deal("IR").licence_applied(None),
+    )]);
+    // The operator swaps in a host that records "allow" whatever the module says: a 2010
+    // export to Iran goes in with a false decision.
+    s.ledger()
+        .set_policy_runner(Arc::new(AlwaysAllows(host.clone())));
+    s.given([fn_herstal.on(
+        "2010-07-01",
+        &script::stream::licence("BE-2010-1"),
+        "ExportLicenceApplied",
+        deal("IR").licence_applied(None),
+    )]);
+    let ledger = s.ledger().clone();
+    wait_for_checkpoint(&ledger);
+    let dir = tempfile::tempdir().unwrap();
+    let server = api::server::start(ledger.clone(), server_options(dir.path())).unwrap();
+    let upstream = format!("http://{}", server.addr);
+    let token = make_token(dir.path(), "zz-admin", Role::Auditor);
+    let vkey = ledger.verifier().unwrap().to_vkey();
+    let audit = |url: &str, licence: &str| {
+        cli(&[
+            "audit",
+            "--url",
+            url,
+            "--vkey",
+            &vkey,
+            "--token",
+            &token,
+            "--licence",
+            licence,
+            "--state",
+            dir.path().join(format!("{licence}.json")).to_str().unwrap(),
+        ])
+    };
+
+    let (code, out, err) = audit(&upstream, "BE-2022-1");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("1 policy decisions re-run to the same answer"),
+        "{out}"
+    );
+
+    // A server that serves another module under the recorded hash.
+    let other_module = Arc::new(|path: &str, body: Vec<u8>| {
+        if path.starts_with("/v1/policies/blobs/") && body.starts_with(b"\0asm") {
+            armsledger_tests::policy::wat_allow()
+        } else {
+            body
+        }
+    });
+    let (code, _, err) = audit(&lying_proxy(upstream.clone(), other_module), "BE-2022-1");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("[blob_mismatch]"), "{err}");
+
+    // The false decision: the module, re-run on the recorded input, denies.
+    let (code, _, err) = audit(&upstream, "BE-2010-1");
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("[decision_mismatch]") && err.contains("Deny"),
+        "{err}"
+    );
+    server.stop().unwrap();
+}

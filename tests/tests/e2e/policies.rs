@@ -473,3 +473,121 @@ fn the_runner_and_a_direct_evaluation_agree() {
     );
     assert_eq!(via_runner, host.evaluate_bytes(&module, input));
 }
+
+#[test]
+fn the_policy_commands_test_install_and_replay_a_candidate() {
+    // policy test: the embargo module passes its fixtures, another module does not.
+    let module_file = |name: &str| {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| project_root().join("target"))
+            .join(format!("wasm32-unknown-unknown/release/policy_{name}.wasm"))
+    };
+    let fixtures = policy_dir("embargo").join("fixtures");
+    let (code, out, err) = cli(&[
+        "policy",
+        "test",
+        "--module",
+        module_file("embargo").to_str().unwrap(),
+        "--fixtures",
+        fixtures.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("failed") && out.contains(" 0 failed"), "{out}");
+    let (code, out, _) = cli(&[
+        "policy",
+        "test",
+        "--module",
+        module_file("euc").to_str().unwrap(),
+        "--fixtures",
+        fixtures.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("FAIL"), "{out}");
+
+    // policy install --activate over HTTP, signed with the licensing authority's key file.
+    let s = Script::new();
+    let licensing = s.authority("be-licensing", "licensing", "BE");
+    let fn_herstal = s.authority("be-fn", "manufacturer", "BE");
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("be-licensing.pem");
+    std::fs::write(
+        &key_file,
+        ledger::crypto::signing_key_to_pem(&licensing.key).unwrap(),
+    )
+    .unwrap();
+    let server = api::server::start(s.ledger().clone(), server_options(dir.path())).unwrap();
+    let url = format!("http://{}", server.addr);
+    let token = make_token(dir.path(), "be-licensing", api::auth::Role::Authority);
+    let (code, out, err) = cli(&[
+        "policy",
+        "install",
+        "--url",
+        &url,
+        "--key",
+        key_file.to_str().unwrap(),
+        "--actor",
+        "be-licensing",
+        "--token",
+        &token,
+        "--id",
+        "be-embargo",
+        "--module",
+        module_file("embargo").to_str().unwrap(),
+        "--governs",
+        "ExportLicenceApplied",
+        "--activate",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("PolicyActivated policy:be-embargo"), "{out}");
+    let apply = |date: &str, number: &str| {
+        fn_herstal.on(
+            date,
+            &stream::licence(number),
+            "ExportLicenceApplied",
+            TO_IRAN.licence_applied(None),
+        )
+    };
+    s.then_rejected(apply("2010-07-01", "BE-2010-1"), "policy_denied");
+    s.then_accepted(apply("2022-05-01", "BE-2022-1"));
+    s.then_accepted(apply("2023-05-01", "BE-2023-1"));
+    server.stop().unwrap();
+    let (_keep, path) = s.close();
+
+    // policy diff: a candidate that denies everything would change both recorded allows.
+    let candidate = dir.path().join("deny-all.wasm");
+    std::fs::write(
+        &candidate,
+        wat_answering(r#"{"outcome":"deny","reasons":[{"code":"no","rule":"r","message":"m"}]}"#),
+    )
+    .unwrap();
+    let (code, out, err) = cli(&[
+        "policy",
+        "diff",
+        "--db",
+        path.to_str().unwrap(),
+        "--policy",
+        "be-embargo",
+        "--module",
+        candidate.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("2 recorded decisions of policy be-embargo replayed; the candidate changes 2"),
+        "{out}"
+    );
+    assert!(out.contains("\"stream\":\"licence:BE-2022-1\""), "{out}");
+    // The installed module itself changes nothing.
+    let (code, out, _) = cli(&[
+        "policy",
+        "diff",
+        "--db",
+        path.to_str().unwrap(),
+        "--policy",
+        "be-embargo",
+        "--module",
+        module_file("embargo").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("the candidate changes 0"), "{out}");
+}
