@@ -429,6 +429,17 @@ impl LogReader {
                 v.value().as_bytes(),
             );
         }
+        // Format 3's side table, when the file has one (older files' digests stay).
+        match self.txn.open_table(POLICY_BLOBS) {
+            Ok(blobs) => {
+                for r in blobs.iter()? {
+                    let (k, v) = r?;
+                    row("policy_blobs", k.value().as_bytes(), v.value());
+                }
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
         Ok(h.finalize().into())
     }
 

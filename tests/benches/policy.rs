@@ -50,8 +50,14 @@ fn main() {
         )
     };
     let cases = [
-        ("allow", "somalia-2024-government-after-the-2023-lifting.json"),
-        ("deny", "somalia-2024-commercial-end-user-is-still-embargoed.json"),
+        (
+            "allow",
+            "somalia-2024-government-after-the-2023-lifting.json",
+        ),
+        (
+            "deny",
+            "somalia-2024-commercial-end-user-is-still-embargoed.json",
+        ),
     ];
     println!("# armsledger policy host benchmark");
     println!("load average before: {}", load_average());
@@ -60,7 +66,9 @@ fn main() {
         module.len()
     );
     println!();
-    println!("| case | input bytes | native p50 | native p99 | wasm p50 | wasm p99 | wasm/native (p50) | fuel | targets |");
+    println!(
+        "| case | input bytes | native p50 | native p99 | wasm p50 | wasm p99 | wasm/native (p50) | fuel | targets |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (what, file) in cases {
         let input = fixture_input(file);

@@ -100,3 +100,189 @@ fn the_format_2_golden_ledger_opens_verifies_and_grows() {
     ledger.close();
     assert_eq!(ledger::verify::verify_file(&path).unwrap().views, 72);
 }
+
+const GOLDEN_V3: &str = "golden/ledger-v3.redb";
+const GOLDEN_V3_DIGEST: &str = include_str!("../../golden/ledger-v3.sha256");
+
+/// The policy the format-3 golden ledger runs: hand-written to ABI v1 (so the file does
+/// not depend on how the example policies compile), allowing with a reason and a condition.
+fn golden_policy() -> Vec<u8> {
+    armsledger_tests::policy::wat_answering(
+        r#"{"outcome":"allow","reasons":[{"code":"checked","rule":"golden","message":"ok"}],"conditions":[{"report":"annual"}]}"#,
+    )
+}
+
+/// Writes the format-3 golden ledger: a broker registration, a policy installed with its
+/// module, a licence application it decided (decision and input recorded), a requirement
+/// met. Run once, deliberately: `ARMSLEDGER_WRITE_GOLDEN=3 cargo test golden_3`.
+fn write_golden_v3(path: &std::path::Path) {
+    use armsledger_tests::script::{Acts, Deal};
+    let clock = ManualClock::at(1_800_000_000_000);
+    let ledger = create_ledger(path, ledger::LedgerConfig::default(), clock);
+    ledger
+        .set_policy_runner(plugins::PolicyHost::new(plugins::HostLimits::default(), None).unwrap());
+    let licensing = register(&ledger, "be-licensing", "licensing", 40);
+    let maker = register(&ledger, "be-fn", "manufacturer", 41);
+    // The broker is an authority; its registration goes on its stream.
+    register(&ledger, "be-broker", "broker", 42);
+    let sha256 = ledger.put_policy_blob(&golden_policy()).unwrap();
+    let on = |signer: &Signer, date: &str, stream: &str, kind: &str, body: serde_json::Value| {
+        ledger.append(signer.on(date, stream, kind, body)).unwrap()
+    };
+    on(
+        &licensing,
+        "2026-01-01",
+        "authority:be-broker",
+        "BrokerRegistered",
+        serde_json::json!({
+            "broker_name": "Meuse Trading SPRL", "address": "Quai de la Batte 10, 4000 Liège",
+            "registering_state": "BE", "registration_number": "BE-BRK-2026-014",
+            "valid_from": "2026-01-01", "valid_until": "2030-12-31",
+        }),
+    );
+    on(
+        &licensing,
+        "2026-01-02",
+        "policy:be-golden",
+        "PolicyInstalled",
+        serde_json::json!({
+            "policy_id": "be-golden", "name": "golden", "jurisdiction": "BE", "version": 1,
+            "module_sha256": sha256, "governs": ["ExportLicenceApplied"],
+        }),
+    );
+    on(
+        &licensing,
+        "2026-01-03",
+        "policy:be-golden",
+        "PolicyActivated",
+        serde_json::json!({"policy_id": "be-golden"}),
+    );
+    let deal = Deal {
+        exporter: "FN Herstal SA",
+        exporting_state: "BE",
+        consignee: "Kenya Defence Forces",
+        importing_state: "KE",
+        end_user: "Kenya Defence Forces",
+        quantity: 50,
+    };
+    let mut application = deal.licence_applied(None);
+    application["brokers"] = serde_json::json!([
+        {"name": "Meuse Trading SPRL", "country": "BE", "licence_number": "BE-BRK-2026-014"}
+    ]);
+    on(
+        &maker,
+        "2026-02-01",
+        "licence:BE-2026-1",
+        "ExportLicenceApplied",
+        application,
+    );
+    on(
+        &licensing,
+        "2026-02-05",
+        "licence:BE-2026-1",
+        "PolicyRequirementMet",
+        serde_json::json!({
+            "policy_id": "be-golden", "requirement": "approval", "rule": "golden",
+            "by": "Minister", "reference": "Decision 2026/1",
+        }),
+    );
+    ledger.close();
+}
+
+/// Format 3 adds the `policy_blobs` table, decisions in entries, broker registrations and
+/// met requirements in the projections. `verify` compares the projections byte for byte.
+#[test]
+fn the_format_3_golden_ledger_opens_verifies_and_grows() {
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN_V3);
+    if std::env::var("ARMSLEDGER_WRITE_GOLDEN").as_deref() == Ok("3") {
+        let _ = std::fs::remove_file(&golden);
+        write_golden_v3(&golden);
+        let digest = ledger::store::LogReader::open_file(&golden)
+            .unwrap()
+            .content_digest()
+            .unwrap();
+        std::fs::write(
+            golden.with_extension("sha256"),
+            format!("{}\n", hex::encode(digest)),
+        )
+        .unwrap();
+        panic!("wrote {}; commit it and run again", golden.display());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("golden.redb");
+    std::fs::copy(&golden, &path).unwrap();
+
+    let report =
+        ledger::verify::verify_file(&path).unwrap_or_else(|f| panic!("golden ledger: {f}"));
+    assert_eq!((report.entries, report.authorities), (9, 4));
+    assert!(report.views >= 3, "{}", report.views);
+    let reader = ledger::store::LogReader::open_file(&path).unwrap();
+    assert_eq!(
+        hex::encode(reader.content_digest().unwrap()),
+        GOLDEN_V3_DIGEST.trim()
+    );
+    assert_eq!(reader.meta().unwrap().format_version, 3);
+    // The decision, its module and its input, by the hashes the entry commits to.
+    let applied = reader.stream_history("licence:BE-2026-1").unwrap()[0].index;
+    let entry = reader.entry(applied).unwrap().unwrap();
+    let decisions = ledger::policy::PolicyDecision::from_entry(&entry.decisions).unwrap();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(
+        decisions[0].conditions,
+        vec![serde_json::json!({"report": "annual"})]
+    );
+    let module = reader.policy_blob(&decisions[0].sha256).unwrap().unwrap();
+    assert_eq!(module, golden_policy());
+    let input = reader
+        .policy_blob(&decisions[0].input_sha256)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ledger::policy::sha256_hex(&input),
+        decisions[0].input_sha256
+    );
+    let input: serde_json::Value = serde_json::from_slice(&input).unwrap();
+    assert_eq!(
+        input["context"]["brokers"][0]["registration"]["registration_number"],
+        "BE-BRK-2026-014"
+    );
+    match reader.view("licence:BE-2026-1").unwrap() {
+        Some(ledger::domain::views::View::Licence(licence)) => {
+            assert_eq!(licence.requirements_met.len(), 1)
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(reader);
+
+    // It takes new governed appends, decided by the same module.
+    let ledger = open_ledger(&path);
+    ledger
+        .set_policy_runner(plugins::PolicyHost::new(plugins::HostLimits::default(), None).unwrap());
+    let maker = Signer::new("be-fn", "k1", test_key(41));
+    let deal = armsledger_tests::script::Deal {
+        exporter: "FN Herstal SA",
+        exporting_state: "BE",
+        consignee: "Ghana Armed Forces",
+        importing_state: "GH",
+        end_user: "Ghana Armed Forces",
+        quantity: 5,
+    };
+    use armsledger_tests::script::Acts;
+    let receipt = ledger
+        .append(maker.on(
+            "2026-03-01",
+            "licence:BE-2026-2",
+            "ExportLicenceApplied",
+            deal.licence_applied(None),
+        ))
+        .unwrap();
+    let entry = ledger
+        .reader()
+        .unwrap()
+        .entry(receipt.index)
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.decisions.len(), 1);
+    ledger.close();
+    ledger::verify::verify_file(&path).unwrap();
+}
