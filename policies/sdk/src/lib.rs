@@ -338,3 +338,51 @@ macro_rules! export_policy {
         }
     };
 }
+
+/// The guest's allocator: a bump allocator that never frees. Every evaluation runs in a
+/// fresh instance whose memory is thrown away afterwards, so freeing is wasted work; the
+/// host's memory cap bounds what one evaluation may take.
+#[cfg(target_arch = "wasm32")]
+mod bump {
+    use core::alloc::{GlobalAlloc, Layout};
+    use core::sync::atomic::{AtomicUsize, Ordering};
+
+    const PAGE: usize = 65536;
+
+    pub struct Bump {
+        next: AtomicUsize,
+    }
+
+    // SAFETY: a wasm32 instance is single-threaded (the host enables no threads); the
+    // atomics only satisfy `Sync`.
+    unsafe impl GlobalAlloc for Bump {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let mut next = self.next.load(Ordering::Relaxed);
+            if next == 0 {
+                // Start above everything the module's image uses: at the current end of
+                // memory.
+                next = core::arch::wasm32::memory_size(0) * PAGE;
+            }
+            let start = (next + layout.align() - 1) & !(layout.align() - 1);
+            let Some(end) = start.checked_add(layout.size()) else {
+                return core::ptr::null_mut();
+            };
+            let have = core::arch::wasm32::memory_size(0) * PAGE;
+            if end > have {
+                let pages = (end - have).div_ceil(PAGE);
+                if core::arch::wasm32::memory_grow(0, pages) == usize::MAX {
+                    return core::ptr::null_mut();
+                }
+            }
+            self.next.store(end, Ordering::Relaxed);
+            start as *mut u8
+        }
+
+        unsafe fn dealloc(&self, _ptr: *mut u8, _layout: Layout) {}
+    }
+
+    #[global_allocator]
+    static ALLOCATOR: Bump = Bump {
+        next: AtomicUsize::new(0),
+    };
+}
