@@ -489,6 +489,11 @@ fn serve(settings: crate::config::Resolved, out: &mut dyn Write) -> anyhow::Resu
     writeln!(out, "serving {} on http://{}", db.display(), server.addr)?;
     writeln!(
         out,
+        "  API docs:     http://{}/docs/ (OpenAPI: /openapi.json)",
+        server.addr
+    )?;
+    writeln!(
+        out,
         "  checkpoint:   http://{}/v1/log/checkpoint",
         server.addr
     )?;

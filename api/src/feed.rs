@@ -44,9 +44,10 @@ impl FeedsOpen {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct FeedQuery {
+pub(crate) struct FeedQuery {
     from: Option<u64>,
 }
 
@@ -82,7 +83,14 @@ fn first_index(request: &HttpRequest, query: &FeedQuery) -> Result<u64, Problem>
     Ok(resumed.or(query.from).unwrap_or(0))
 }
 
-async fn stream(
+#[utoipa::path(get, path = "/v1/log/stream", tag = "log",
+    params(FeedQuery, ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this index")),
+    responses(
+        (status = 200, description = "Server-sent events: each new entry (`id` = its index, `data` = its exact bytes), from `from` or after `Last-Event-ID`", body = String, content_type = "text/event-stream"),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "not an auditor (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn stream(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,

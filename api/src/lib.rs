@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod feed;
 pub mod metrics;
+pub mod openapi;
 pub mod policies;
 pub mod policy_cli;
 pub mod problem;

@@ -45,7 +45,12 @@ impl Metrics {
     }
 }
 
-async fn metrics(ledger: web::Data<Ledger>, metrics: web::Data<Metrics>) -> HttpResponse {
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text: appends, rejections by code, latencies, queue depth, checkpoint age, policy evaluations", body = String, content_type = "text/plain")))]
+pub(crate) async fn metrics(
+    ledger: web::Data<Ledger>,
+    metrics: web::Data<Metrics>,
+) -> HttpResponse {
     let stats = ledger.stats();
     let (tree_size, checkpoint_size) = ledger
         .reader()

@@ -37,13 +37,14 @@ fn authority_or_auditor(
     Ok(principal)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Uploaded {
     sha256: String,
     bytes: usize,
     kind: &'static str,
     /// For a module: what it says of itself.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     metadata: Option<PolicyMetadata>,
 }
 
@@ -52,7 +53,16 @@ fn invalid(code: &'static str, detail: impl Into<String>) -> Problem {
 }
 
 /// `POST /v1/policies/blobs`: a module (checked against ABI v1) or a JSON data file.
-async fn upload(
+#[utoipa::path(post, path = "/v1/policies/blobs", tag = "policies",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "A WebAssembly module of policy ABI v1, or a JSON data file; at most 8 MiB"),
+    responses(
+        (status = 201, description = "Stored by its SHA-256 (idempotent); a module's metadata", body = Uploaded),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "`blob_too_large`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "`policy_module_invalid` (with what breaks the ABI) or `policy_data_invalid`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn upload(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,
@@ -111,7 +121,15 @@ async fn upload(
 
 /// `GET /v1/policies/blobs/{sha256}`: a module, a data file or a decision's input, by
 /// hash; an auditor checks the hash and re-runs the decision.
-async fn blob(
+#[utoipa::path(get, path = "/v1/policies/blobs/{sha256}", tag = "policies",
+    params(("sha256" = String, Path, description = "The blob's SHA-256, lower-case hex")),
+    responses(
+        (status = 200, description = "A module, data file or decision input: hash it to check it", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such resource, or one the caller may not see (`not_found`): the answer does not reveal which", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn blob(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,
@@ -132,8 +150,10 @@ async fn blob(
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DryRunBody {
+    /// The policy's decision, as an entry would record it.
+    #[schema(value_type = Object)]
     decision: ledger::policy::PolicyDecision,
     /// The input the policy was given, as JSON.
     input: serde_json::Value,
@@ -169,7 +189,18 @@ async fn dry_run(
 
 /// `POST /v1/policies/{id}/dry-run`: what an installed policy (active or not) would decide
 /// on the event in the body, were it submitted now. Nothing is appended.
-async fn dry_run_installed(
+#[utoipa::path(post, path = "/v1/policies/{id}/dry-run", tag = "policies",
+    params(("id" = String, Path, description = "The installed policy's id")),
+    request_body(content = crate::openapi::SignedEventDoc, description = "The event to judge (not appended)"),
+    responses(
+        (status = 200, description = "What the policy would decide now, and the input it was given", body = DryRunBody),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such resource, or one the caller may not see (`not_found`): the answer does not reveal which", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "`event_too_large`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "the event cannot be judged (`invalid_payload`, `unknown_actor`, ...)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn dry_run_installed(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,
@@ -191,9 +222,10 @@ async fn dry_run_installed(
 }
 
 /// The candidate of `POST /v1/policies:dry-run`: an uploaded module (and data file).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct Candidate {
+pub(crate) struct Candidate {
     module: String,
     data: Option<String>,
     /// The id and State the candidate would be installed under (its input names them).
@@ -203,7 +235,18 @@ struct Candidate {
 
 /// `POST /v1/policies:dry-run?module=<sha256>[&data=<sha256>]`: what a candidate policy
 /// not installed yet would decide on the event in the body.
-async fn dry_run_candidate(
+#[utoipa::path(post, path = "/v1/policies:dry-run", tag = "policies",
+    params(Candidate),
+    request_body(content = crate::openapi::SignedEventDoc, description = "The event to judge (not appended)"),
+    responses(
+        (status = 200, description = "What the uploaded candidate would decide, and the input it was given", body = DryRunBody),
+        (status = 400, description = "`invalid_query`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "`event_too_large`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "the event cannot be judged, or the candidate's data file is not uploaded (`policy_blob_missing`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn dry_run_candidate(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,

@@ -28,7 +28,7 @@ impl std::ops::DerefMut for Problem {
 }
 
 /// The members of a problem document.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProblemBody {
     #[serde(rename = "type")]
     kind: String,
@@ -44,6 +44,7 @@ pub struct ProblemBody {
     position: Option<usize>,
     /// On a policy's refusal: what each policy that governs the event decided.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
     decisions: Option<Vec<ledger::policy::PolicyDecision>>,
     /// Seconds to wait before retrying (`overloaded`).
     #[serde(skip)]

@@ -98,7 +98,16 @@ async fn get_view(
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn weapon(
+#[utoipa::path(get, path = "/v1/weapons/{id}", tag = "reads",
+    params(("id" = String, Path, description = "The weapon's id")),
+    responses(
+        (status = 200, description = "The weapon's projection, as the log's events made it", body = serde_json::Value),
+        (status = 400, description = "a bad query or id (`invalid_id`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such resource, or one the caller may not see (`not_found`): the answer does not reveal which", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn weapon(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,
@@ -107,7 +116,16 @@ async fn weapon(
     get_view(request, ledger, tokens, path, "weapon").await
 }
 
-async fn licence(
+#[utoipa::path(get, path = "/v1/licences/{id}", tag = "reads",
+    params(("id" = String, Path, description = "The licence's id")),
+    responses(
+        (status = 200, description = "The licence's projection, as the log's events made it", body = serde_json::Value),
+        (status = 400, description = "a bad query or id (`invalid_id`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such resource, or one the caller may not see (`not_found`): the answer does not reveal which", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn licence(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,
@@ -116,7 +134,16 @@ async fn licence(
     get_view(request, ledger, tokens, path, "licence").await
 }
 
-async fn consignment(
+#[utoipa::path(get, path = "/v1/consignments/{id}", tag = "reads",
+    params(("id" = String, Path, description = "The consignment's id")),
+    responses(
+        (status = 200, description = "The consignment's projection, as the log's events made it", body = serde_json::Value),
+        (status = 400, description = "a bad query or id (`invalid_id`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such resource, or one the caller may not see (`not_found`): the answer does not reveal which", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn consignment(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,
@@ -125,7 +152,16 @@ async fn consignment(
     get_view(request, ledger, tokens, path, "consignment").await
 }
 
-async fn euc(
+#[utoipa::path(get, path = "/v1/eucs/{id}", tag = "reads",
+    params(("id" = String, Path, description = "The end-user certificate's id")),
+    responses(
+        (status = 200, description = "The end-user certificate's projection, as the log's events made it", body = serde_json::Value),
+        (status = 400, description = "a bad query or id (`invalid_id`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such resource, or one the caller may not see (`not_found`): the answer does not reveal which", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn euc(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,
@@ -134,9 +170,10 @@ async fn euc(
     get_view(request, ledger, tokens, path, "euc").await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct SearchQuery {
+pub(crate) struct SearchQuery {
     serial: String,
     #[serde(default, rename = "match")]
     matching: Option<String>,
@@ -149,8 +186,9 @@ struct SearchQuery {
     limit: Option<usize>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SearchPage {
+    #[schema(value_type = Vec<Object>)]
     weapons: Vec<View>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<String>,
@@ -158,7 +196,15 @@ struct SearchPage {
 
 /// `GET /v1/weapons?serial=...`: serial search; an authority sees the weapons that concern
 /// its State (a page may then hold fewer than `limit`; follow `next_cursor`).
-async fn search_weapons(
+#[utoipa::path(get, path = "/v1/weapons", tag = "reads",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "A page of weapons whose serial matches (at most `limit`, 1 to 100, default 20); `next_cursor` for the next page", body = SearchPage),
+        (status = 400, description = "a bad query or id (`invalid_query`, `serial_too_short`, `invalid_cursor`, `limit_out_of_range`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn search_weapons(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,
@@ -217,7 +263,7 @@ async fn search_weapons(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct HistoryItem {
     index: u64,
     /// The stored entry, parsed (its exact bytes are `GET /v1/log/entries?from=index&limit=1`).
@@ -229,7 +275,7 @@ struct HistoryItem {
     corrected_by: Vec<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct History {
     stream: String,
     /// The signed checkpoint every proof is against (C2SP signed note).
@@ -241,7 +287,20 @@ struct History {
 /// `GET /v1/{weapons,licences,eucs,consignments}/{id}/history`: every entry of the
 /// stream, corrections beside what they correct, each with an inclusion proof against one
 /// checkpoint. What `armsledger audit` checks.
-async fn history(
+#[utoipa::path(get, path = "/v1/{collection}/{id}/history", tag = "reads",
+    params(
+        ("collection" = String, Path, description = "`weapons`, `licences`, `eucs` or `consignments`"),
+        ("id" = String, Path, description = "The id within the collection"),
+    ),
+    responses(
+        (status = 200, description = "Every entry of the stream, corrections beside what they correct, each with its inclusion proof against one checkpoint", body = History),
+        (status = 400, description = "a bad query or id (`invalid_id`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such resource, or one the caller may not see (`not_found`): the answer does not reveal which", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "`no_checkpoint` yet", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn history(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,
@@ -295,16 +354,17 @@ async fn history_of(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct VerifyQuery {
+pub(crate) struct VerifyQuery {
     /// The date to judge validity on (default: today, UTC).
     on: Option<String>,
 }
 
 /// The answer a licensing authority needs in seconds: is this certificate genuine, alive,
 /// in date and not used up?
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct EucVerification {
     certificate_number: String,
     /// `valid` when every check below passes, else `invalid` with the failed checks.
@@ -389,7 +449,16 @@ fn verify_certificate(
 }
 
 /// `POST /v1/eucs/{id}/verify?on=YYYY-MM-DD`.
-async fn verify_euc(
+#[utoipa::path(post, path = "/v1/eucs/{id}/verify", tag = "reads",
+    params(("id" = String, Path, description = "The certificate's number"), VerifyQuery),
+    responses(
+        (status = 200, description = "Authentic signatory, registered and unrevoked at signing, not revoked, within validity, remaining quantity, uses, delivery verified", body = EucVerification),
+        (status = 400, description = "a bad query or id (`invalid_id`, `invalid_query`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such resource, or one the caller may not see (`not_found`): the answer does not reveal which", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn verify_euc(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,
@@ -410,9 +479,10 @@ async fn verify_euc(
     Ok(HttpResponse::Ok().json(verify_certificate(&euc, &ledger.registry(), on)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct TraceListQuery {
+pub(crate) struct TraceListQuery {
     /// Requests that concern this State (requesting, requested or forwarded to).
     state: Option<String>,
     status: Option<String>,
@@ -420,9 +490,11 @@ struct TraceListQuery {
     limit: Option<usize>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct TraceItem {
+    /// The trace request's projection (its fields are inlined).
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     trace: View,
     age_days: i64,
     overdue: bool,
@@ -430,7 +502,7 @@ struct TraceItem {
     due_on: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct TracePage {
     trace_requests: Vec<TraceItem>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -462,7 +534,15 @@ fn trace_item(view: View, settings: &ReadSettings, today: Date) -> TraceItem {
 
 /// `GET /v1/trace-requests?state=&status=`: requests the caller may see, with their age
 /// and whether they are overdue.
-async fn list_traces(
+#[utoipa::path(get, path = "/v1/trace-requests", tag = "reads",
+    params(TraceListQuery),
+    responses(
+        (status = 200, description = "Trace requests the caller may see (requesting and requested States, auditors), with age and overdue flags; a page of at most `limit` (1 to 100, default 50)", body = TracePage),
+        (status = 400, description = "a bad query or id (`invalid_query`, `invalid_cursor`, `limit_out_of_range`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn list_traces(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,
@@ -529,7 +609,16 @@ async fn list_traces(
     }))
 }
 
-async fn trace(
+#[utoipa::path(get, path = "/v1/trace-requests/{id}", tag = "reads",
+    params(("id" = String, Path, description = "The trace request's id")),
+    responses(
+        (status = 200, description = "The trace request, with its age and overdue flag", body = TraceItem),
+        (status = 400, description = "a bad query or id (`invalid_id`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "no such resource, or one the caller may not see (`not_found`): the answer does not reveal which", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn trace(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,
@@ -564,7 +653,13 @@ struct AuthorityItem {
 
 /// `GET /v1/authorities`: every registered authority and its keys with the log positions
 /// of their validity (public keys: what an auditor checks signatures with).
-async fn authorities(
+#[utoipa::path(get, path = "/v1/authorities", tag = "reads",
+    responses(
+        (status = 200, description = "Every registered authority with its keys and the log positions of their validity", body = serde_json::Value),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn authorities(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,
@@ -597,7 +692,13 @@ async fn authorities(
 }
 
 /// `GET /v1/policies`: installed policies with their status.
-async fn policies(
+#[utoipa::path(get, path = "/v1/policies", tag = "policies",
+    responses(
+        (status = 200, description = "Installed policies with their status, module and data hashes, the event types they govern", body = serde_json::Value),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn policies(
     request: HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<Tokens>,

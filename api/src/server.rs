@@ -28,7 +28,7 @@ pub const SHUTDOWN_TIMEOUT_S: u64 = 5;
 pub const ENTRIES_PAGE_MAX: usize = 1000;
 
 /// What a durable append returns.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ReceiptBody {
     index: u64,
     stream_version: u64,
@@ -52,7 +52,18 @@ fn observed(
 
 /// `POST /v1/events`: one signed event. 201 with its receipt once durable; 200 with the
 /// original receipt when the same event was already appended (idempotent retry).
-async fn submit_event(
+#[utoipa::path(post, path = "/v1/events", tag = "events",
+    request_body(content = crate::openapi::SignedEventDoc, description = "One signed event (DESIGN.md envelope), at most `event_bytes_max` bytes (default 65,536)."),
+    responses(
+        (status = 201, description = "Appended, durably", body = ReceiptBody),
+        (status = 200, description = "The same event was already appended: the original receipt", body = ReceiptBody),
+        (status = 403, description = "a policy refused it (`policy_denied`, `policy_approval_required`, `policy_consultation_required`, `policy_notification_required`), with `decisions`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`wrong_expected_version`, with `current_version`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "`event_too_large`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "a rule the event breaks: its stable code (`signature_invalid`, `weapon_destroyed`, ...)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "`overloaded`: the write queue is full; retry after `Retry-After` seconds", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn submit_event(
     ledger: web::Data<Ledger>,
     metrics: web::Data<crate::metrics::Metrics>,
     body: web::Payload,
@@ -109,7 +120,17 @@ fn batch_bytes_max(ledger: &Ledger) -> usize {
 /// `POST /v1/events:batch`: a JSON array of signed events, appended all or nothing in one
 /// durable commit. 201 with one receipt per event (in order); a rejection names the
 /// event's position in the array.
-async fn submit_batch(
+#[utoipa::path(post, path = "/v1/events:batch", tag = "events",
+    request_body(content = Vec<crate::openapi::SignedEventDoc>, description = "A JSON array of signed events, at most `batch_events_max` (default 1,000), appended all or nothing."),
+    responses(
+        (status = 201, description = "All appended in one durable commit: one receipt per event, in order", body = Vec<ReceiptBody>),
+        (status = 403, description = "a policy refused one of them; `position` names it", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`wrong_expected_version` of the event at `position`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "`event_too_large` or `batch_too_large`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "the rule the event at `position` breaks (`batch_empty`, `batch_duplicate_event_id`, ...)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "`overloaded`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn submit_batch(
     ledger: web::Data<Ledger>,
     metrics: web::Data<crate::metrics::Metrics>,
     body: web::Payload,
@@ -166,11 +187,18 @@ fn base64_hashes(hashes: &[ledger::merkle::Hash]) -> Vec<String> {
     hashes.iter().map(|h| STANDARD.encode(h)).collect()
 }
 
-async fn healthz() -> HttpResponse {
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The server is up", body = String, content_type = "text/plain")))]
+pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
 }
 
-async fn checkpoint(ledger: web::Data<Ledger>) -> Result<HttpResponse, Problem> {
+#[utoipa::path(get, path = "/v1/log/checkpoint", tag = "log",
+    responses(
+        (status = 200, description = "The newest checkpoint: a C2SP tlog-checkpoint in a C2SP signed note, signed by the log key. Public.", body = String, content_type = "text/plain"),
+        (status = 503, description = "`no_checkpoint` yet; retry shortly", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn checkpoint(ledger: web::Data<Ledger>) -> Result<HttpResponse, Problem> {
     let reader = ledger.reader().map_err(internal)?;
     let (_, note) = crate::problem::latest_checkpoint(&reader)?;
     Ok(HttpResponse::Ok()
@@ -178,21 +206,32 @@ async fn checkpoint(ledger: web::Data<Ledger>) -> Result<HttpResponse, Problem> 
         .body(note))
 }
 
-async fn verifier_key(ledger: web::Data<Ledger>) -> Result<HttpResponse, Problem> {
+#[utoipa::path(get, path = "/v1/log/key", tag = "log",
+    responses((status = 200, description = "The log's verifier key in C2SP vkey form. Public; an auditor should get it out of band too.", body = String, content_type = "text/plain")))]
+pub(crate) async fn verifier_key(ledger: web::Data<Ledger>) -> Result<HttpResponse, Problem> {
     let vkey = ledger.verifier().map_err(internal)?.to_vkey();
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(format!("{vkey}\n")))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct EntriesQuery {
+pub(crate) struct EntriesQuery {
     from: u64,
     limit: Option<usize>,
 }
 
-async fn entries(
+#[utoipa::path(get, path = "/v1/log/entries", tag = "log",
+    params(EntriesQuery),
+    responses(
+        (status = 200, description = "The entries' exact stored bytes (JCS), one per line, from `from`, at most `limit` (1 to 1,000, default 100)", body = String, content_type = "application/jsonl"),
+        (status = 400, description = "`limit_out_of_range`, `invalid_query`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "not an auditor: entries hold confidential content (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ), security(("bearer" = [])))]
+pub(crate) async fn entries(
     request: actix_web::HttpRequest,
     ledger: web::Data<Ledger>,
     tokens: web::Data<crate::auth::Tokens>,
@@ -229,14 +268,15 @@ async fn entries(
         .body(body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct InclusionQuery {
+pub(crate) struct InclusionQuery {
     index: u64,
     tree_size: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct InclusionProof {
     index: u64,
     tree_size: u64,
@@ -244,7 +284,13 @@ struct InclusionProof {
     proof: Vec<String>,
 }
 
-async fn inclusion(
+#[utoipa::path(get, path = "/v1/log/proof/inclusion", tag = "log",
+    params(InclusionQuery),
+    responses(
+        (status = 200, description = "RFC 9162 inclusion proof of the entry at `index` in the tree of `tree_size` (hashes in base64). Public.", body = InclusionProof),
+        (status = 400, description = "`index_out_of_range`, `tree_size_out_of_range`, `invalid_query`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn inclusion(
     ledger: web::Data<Ledger>,
     query: web::Query<InclusionQuery>,
 ) -> Result<HttpResponse, Problem> {
@@ -270,21 +316,28 @@ async fn inclusion(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-struct ConsistencyQuery {
+pub(crate) struct ConsistencyQuery {
     from: u64,
     to: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ConsistencyProof {
     from: u64,
     to: u64,
     proof: Vec<String>,
 }
 
-async fn consistency(
+#[utoipa::path(get, path = "/v1/log/proof/consistency", tag = "log",
+    params(ConsistencyQuery),
+    responses(
+        (status = 200, description = "RFC 9162 consistency proof between the trees of `from` and `to` entries. Public.", body = ConsistencyProof),
+        (status = 400, description = "`tree_size_out_of_range`, `invalid_query`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn consistency(
     ledger: web::Data<Ledger>,
     query: web::Query<ConsistencyQuery>,
 ) -> Result<HttpResponse, Problem> {
@@ -319,6 +372,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/log/proof/consistency", web::get().to(consistency))
         .configure(crate::reads::routes)
         .configure(crate::policies::routes)
+        .configure(crate::openapi::routes)
         .configure(crate::feed::routes)
         .configure(crate::metrics::routes);
 }

@@ -17,6 +17,7 @@ mod golden;
 mod http;
 mod log;
 mod model;
+mod openapi;
 mod policies;
 mod policy_host;
 mod python;
