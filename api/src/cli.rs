@@ -706,19 +706,7 @@ fn submit(
             event.display()
         ),
     };
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build(),
-    );
-    let target = format!("{}{path}", url.trim_end_matches('/'));
-    let mut response = agent
-        .post(&target)
-        .header("Content-Type", "application/json")
-        .send(&body[..])
-        .with_context(|| format!("POST {target}"))?;
-    let status = response.status().as_u16();
-    let reply = response.body_mut().read_to_string().unwrap_or_default();
+    let (status, reply) = crate::policy_cli::post(url, path, None, &body)?;
     if status == 200 || status == 201 {
         writeln!(out, "{reply}")?;
         Ok(0)

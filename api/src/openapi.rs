@@ -66,7 +66,7 @@ impl Modify for BearerAuth {
 #[openapi(
     info(
         title = "armsledger",
-        version = "1.0.0",
+        version = API_VERSION,
         description = "An append-only, signed, verifiable ledger of the life of small arms and light weapons. \
 Writes are authenticated by the event's signature; reads need a bearer token (roles: auditor, authority, public); \
 checkpoints, proofs and the verifier key are public. Errors are RFC 9457 problem+json with a stable `code`. \

@@ -318,8 +318,13 @@ fn agent() -> ureq::Agent {
     )
 }
 
-/// POSTs `body`; returns the status and the reply.
-fn post(url: &str, path: &str, token: Option<&str>, body: &[u8]) -> anyhow::Result<(u16, String)> {
+/// POSTs a JSON `body` (with a bearer token if given); returns the status and the reply.
+pub(crate) fn post(
+    url: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &[u8],
+) -> anyhow::Result<(u16, String)> {
     let target = format!("{}{path}", url.trim_end_matches('/'));
     let mut request = agent().post(&target);
     if let Some(token) = token {

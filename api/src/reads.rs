@@ -314,18 +314,8 @@ pub(crate) async fn history(
         "consignments" => "consignment",
         _ => return Err(not_found("such endpoint")),
     };
-    history_of(kind, request, ledger, tokens, id).await
-}
-
-async fn history_of(
-    kind: &'static str,
-    request: HttpRequest,
-    ledger: web::Data<Ledger>,
-    tokens: web::Data<Tokens>,
-    path: String,
-) -> Result<HttpResponse, Problem> {
     let (principal, reader) = reader_for(&request, &ledger, &tokens)?;
-    let stream = stream_name(kind, &path)?;
+    let stream = stream_name(kind, &id)?;
     visible_view(&reader, &principal, &stream, kind)?;
     let (tree_size, checkpoint) = crate::problem::latest_checkpoint(&reader)?;
     let mut entries = Vec::new();

@@ -7,6 +7,7 @@
 //! accepted ones are written and the group commits once, durably. Replies go out only
 //! after the commit returns.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, mpsc};
@@ -495,14 +496,14 @@ impl Writer {
 
     /// The active policies as this event sees them: the writer's list, unless a policy
     /// event of this group changed one.
-    fn active_policies(&self, overlay: &Overlay, mine: &Overlay) -> Vec<PolicyView> {
+    fn active_policies(&self, overlay: &Overlay, mine: &Overlay) -> Cow<'_, [PolicyView]> {
         let touched: Vec<&String> = overlay
             .policy_streams
             .iter()
             .chain(&mine.policy_streams)
             .collect();
         if touched.is_empty() {
-            return self.state.active_policies.clone();
+            return Cow::Borrowed(&self.state.active_policies);
         }
         let mut active: Vec<PolicyView> = self
             .state
@@ -528,7 +529,7 @@ impl Writer {
                 active.push((**p).clone());
             }
         }
-        active
+        Cow::Owned(active)
     }
 
     /// A policy may be installed only with its module (and data) uploaded, and a module

@@ -17,14 +17,18 @@ pub fn policy_dir(name: &str) -> PathBuf {
     project_root().join("policies").join(name)
 }
 
+/// Where `policies/build.sh` puts the compiled module of the example policy `name`.
+pub fn policy_wasm_path(name: &str) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"))
+        .join("wasm32-unknown-unknown/release")
+        .join(format!("policy_{name}.wasm"))
+}
+
 /// The compiled module of the example policy `name`.
 pub fn policy_wasm(name: &str) -> Vec<u8> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| project_root().join("target"));
-    let path = target
-        .join("wasm32-unknown-unknown/release")
-        .join(format!("policy_{name}.wasm"));
+    let path = policy_wasm_path(name);
     std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}; build the policies first (./test.sh does: policies/build.sh)",

@@ -477,12 +477,7 @@ fn the_runner_and_a_direct_evaluation_agree() {
 #[test]
 fn the_policy_commands_test_install_and_replay_a_candidate() {
     // policy test: the embargo module passes its fixtures, another module does not.
-    let module_file = |name: &str| {
-        std::env::var_os("CARGO_TARGET_DIR")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| project_root().join("target"))
-            .join(format!("wasm32-unknown-unknown/release/policy_{name}.wasm"))
-    };
+    let module_file = policy_wasm_path;
     let fixtures = policy_dir("embargo").join("fixtures");
     let (code, out, err) = cli(&[
         "policy",
