@@ -444,6 +444,17 @@ impl LogReader {
             .transpose()
     }
 
+    /// The projection of one stream, with its stored JSON: what a client is served as
+    /// is (the bytes are `View`'s serialization, written by the same code).
+    pub fn view_and_json(&self, stream: &str) -> Result<Option<(View, Vec<u8>)>, StoreError> {
+        let table = self.txn.open_table(PROJECTIONS)?;
+        let Some(stored) = table.get(stream)? else {
+            return Ok(None);
+        };
+        let bytes = stored.value().to_vec();
+        Ok(Some((decode(stream, &bytes)?, bytes)))
+    }
+
     /// Every projection whose stream starts with `prefix` (`"trace:"`...), from the stream
     /// after `after` on, at most `limit`.
     pub fn views_with_prefix(

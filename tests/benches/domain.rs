@@ -64,30 +64,6 @@ fn decode_only(reader: &ledger::store::LogReader) -> f64 {
     size as f64 / t.elapsed().as_secs_f64()
 }
 
-/// ed25519-dalek `verify_strict` on one core, signatures/s (the reference of (i)).
-fn strict_verify_rate() -> f64 {
-    use ed25519_dalek::Signer as _;
-    let key = test_key(5);
-    let messages: Vec<(Vec<u8>, ed25519_dalek::Signature)> = (0..4096u32)
-        .map(|i| {
-            let m = format!(
-                "armsledger/event/v1\n{{\"event\":{i},\"payload\":\"{}\"}}",
-                "x".repeat(300)
-            )
-            .into_bytes();
-            let s = key.sign(&m);
-            (m, s)
-        })
-        .collect();
-    let verifying = key.verifying_key();
-    let t = Instant::now();
-    for i in 0..8192 {
-        let (m, s) = &messages[i % messages.len()];
-        verifying.verify_strict(m, s).unwrap();
-    }
-    8192.0 / t.elapsed().as_secs_f64()
-}
-
 /// (i): signs `records` legacy records into a JSON Lines file, imports them into a fresh
 /// ledger, and returns records/s of the import.
 fn import_rate(dir: &std::path::Path, records: u64) -> f64 {

@@ -434,3 +434,28 @@ pub fn wait_for_checkpoint(ledger: &Ledger) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// ed25519-dalek `verify_strict` on one core, signatures/s: the reference of the ingest
+/// benchmarks (an event's signing bytes are about this long).
+pub fn strict_verify_rate() -> f64 {
+    use ed25519_dalek::Signer as _;
+    let key = test_key(5);
+    let messages: Vec<(Vec<u8>, ed25519_dalek::Signature)> = (0..4096u32)
+        .map(|i| {
+            let m = format!(
+                "armsledger/event/v1\n{{\"event\":{i},\"payload\":\"{}\"}}",
+                "x".repeat(300)
+            )
+            .into_bytes();
+            let s = key.sign(&m);
+            (m, s)
+        })
+        .collect();
+    let verifying = key.verifying_key();
+    let t = std::time::Instant::now();
+    for i in 0..8192 {
+        let (m, s) = &messages[i % messages.len()];
+        verifying.verify_strict(m, s).expect("a valid signature");
+    }
+    8192.0 / t.elapsed().as_secs_f64()
+}

@@ -14,8 +14,9 @@ use crate::catalogue::{
 };
 use crate::values::{Calibre, CountryCode, Date, ManufactureYear, SalwCategory};
 
-/// One projection, tagged by its kind.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One projection, tagged by its kind (`"view": "weapon"`, ...). Decoded by hand (see
+/// `Deserialize` below) to skip the buffering serde's internally tagged decoding does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "view", rename_all = "snake_case")]
 pub enum View {
     Weapon(Box<WeaponView>),
@@ -25,6 +26,77 @@ pub enum View {
     Trace(Box<TraceView>),
     Policy(Box<PolicyView>),
     Broker(Box<BrokerView>),
+}
+
+/// The kinds of [`View`], as their `view` tag spells them.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ViewKind {
+    Weapon,
+    Licence,
+    Euc,
+    Consignment,
+    Trace,
+    Policy,
+    Broker,
+}
+
+impl ViewKind {
+    /// The view of this kind that `fields` (the object without its tag) describe.
+    fn read<'de, D: serde::Deserializer<'de>>(self, fields: D) -> Result<View, D::Error> {
+        Ok(match self {
+            Self::Weapon => View::Weapon(Box::new(WeaponView::deserialize(fields)?)),
+            Self::Licence => View::Licence(Box::new(LicenceView::deserialize(fields)?)),
+            Self::Euc => View::Euc(Box::new(EucView::deserialize(fields)?)),
+            Self::Consignment => View::Consignment(Box::new(ConsignmentView::deserialize(fields)?)),
+            Self::Trace => View::Trace(Box::new(TraceView::deserialize(fields)?)),
+            Self::Policy => View::Policy(Box::new(PolicyView::deserialize(fields)?)),
+            Self::Broker => View::Broker(Box::new(BrokerView::deserialize(fields)?)),
+        })
+    }
+}
+
+/// Every stored view is written with its tag first (serde's internally tagged form), so
+/// the rest of the object goes straight to the kind's struct: no intermediate buffer,
+/// which the derived decoder needs because it cannot know where the tag is. A view whose
+/// tag comes later (one that went through a sorted map) is still read, through a
+/// `serde_json` object.
+impl<'de> Deserialize<'de> for View {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(ViewVisitor)
+    }
+}
+
+struct ViewVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ViewVisitor {
+    type Value = View;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a projection: an object with a `view` tag")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<View, A::Error> {
+        use serde::de::Error as _;
+        let Some(first) = map.next_key::<String>()? else {
+            return Err(A::Error::missing_field("view"));
+        };
+        if first == "view" {
+            let kind: ViewKind = map.next_value()?;
+            return kind.read(serde::de::value::MapAccessDeserializer::new(map));
+        }
+        let mut object = serde_json::Map::new();
+        object.insert(first, map.next_value()?);
+        while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+            object.insert(key, value);
+        }
+        let tag = object
+            .remove("view")
+            .ok_or_else(|| A::Error::missing_field("view"))?;
+        let kind = ViewKind::deserialize(tag).map_err(A::Error::custom)?;
+        kind.read(serde_json::Value::Object(object))
+            .map_err(A::Error::custom)
+    }
 }
 
 /// Where a weapon stands. Changes only by events; `destroyed` is terminal.
@@ -491,6 +563,28 @@ mod tests {
         );
         let answered = trace(TraceStatus::Responded, Some("2026-03-10"));
         assert!(!answered.overdue(day("2026-12-31"), Some(30)));
+    }
+
+    #[test]
+    fn a_view_decodes_with_its_tag_anywhere_and_refuses_an_unknown_tag_or_missing_field() {
+        let view = View::Trace(Box::new(trace(TraceStatus::Open, Some("2026-04-01"))));
+        let stored = serde_json::to_vec(&view).unwrap();
+        assert!(stored.starts_with(br#"{"view":"trace","#));
+        assert_eq!(serde_json::from_slice::<View>(&stored).unwrap(), view);
+        // Through serde_json's sorted map, the tag lands among the other members.
+        let sorted = serde_json::to_value(&view).unwrap().to_string();
+        assert!(!sorted.starts_with(r#"{"view""#));
+        assert_eq!(serde_json::from_str::<View>(&sorted).unwrap(), view);
+        for bad in [
+            r#"{"view":"ship","id":"t1"}"#.to_owned(),
+            r#"{"id":"t1"}"#.to_owned(),
+            String::from_utf8(stored.clone())
+                .unwrap()
+                .replace(r#""id":"#, r#""idx":"#),
+            "[]".to_owned(),
+        ] {
+            assert!(serde_json::from_str::<View>(&bad).is_err(), "{bad}");
+        }
     }
 }
 
