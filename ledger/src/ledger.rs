@@ -37,7 +37,7 @@ use crate::policy::PolicyRunner;
 use crate::registry::{AUTHORITY_REGISTERED, LogPosition, Registry};
 use crate::rejection::{BatchRejection, Rejection};
 use crate::store::{self, LogMeta, LogReader, StoreError};
-use crate::verifier::{self, Request};
+use crate::verifier::{self, Batch, Request};
 use crate::writer::Writer;
 
 /// Where the ledger gets the time it records (`recorded_at`) and times checkpoints by.
@@ -88,6 +88,16 @@ impl Default for LedgerConfig {
             queue_appends_max: 4096,
             checkpoint_interval_ms: 1000,
         }
+    }
+}
+
+/// Events checked by [`Ledger::prepare`] on the caller's thread, for
+/// [`Ledger::submit_prepared`].
+pub struct PreparedEvents(Vec<verifier::Prepared>);
+
+impl std::fmt::Debug for PreparedEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PreparedEvents({} events)", self.0.len())
     }
 }
 
@@ -383,18 +393,19 @@ impl Ledger {
             policy_runner: RwLock::new(None),
         });
         let (sender, requests) = mpsc::sync_channel(config.queue_appends_max);
-        // One group waits while the writer commits the previous one: the verifier works
-        // ahead by exactly one group, and back-pressure reaches the request queue.
-        let (to_writer, groups) = mpsc::sync_channel(1);
+        // What the verifier prepares waits here, up to one commit's worth, while the
+        // writer commits the previous group.
+        let handoff = Arc::new(verifier::Handoff::new(config.commit_events_max));
         let writer = Writer::load(Arc::clone(&shared), signer, clock)?;
+        let writer_handoff = Arc::clone(&handoff);
         let writer = std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || writer.run(groups))
+            .spawn(move || writer.run(&writer_handoff))
             .map_err(OpenError::Thread)?;
         let verifier_shared = Arc::clone(&shared);
         let verifier = std::thread::Builder::new()
             .name("ledger-verifier".into())
-            .spawn(move || verifier::run(verifier_shared, requests, to_writer))
+            .spawn(move || verifier::run(verifier_shared, requests, &handoff))
             .map_err(OpenError::Thread)?;
         Ok(Ledger {
             inner: Arc::new(Inner {
@@ -509,6 +520,39 @@ impl Ledger {
     /// Checks the batch's shape, then queues it: the verifier stage checks signatures,
     /// the writer checks the rest against the log and commits.
     pub fn submit(&self, events: Vec<SignedEvent>) -> Result<PendingAppend, AppendError> {
+        self.check_shape(events.iter())?;
+        self.queue(Batch::Signed(events))
+    }
+
+    /// Does the verifier stage's work for `events` on the calling thread: checks the
+    /// signatures against the registry as it is now, the canonical form and the
+    /// catalogue payloads. A server that checks each request on its own worker thread
+    /// hands the single writer batches that are ready, without a second stage between.
+    /// The writer still checks everything that depends on the log (a key revoked
+    /// meanwhile included).
+    pub fn prepare(&self, events: Vec<SignedEvent>) -> PreparedEvents {
+        let registry = self.registry();
+        let limits = &self.inner.shared.config.event_limits;
+        PreparedEvents(
+            events
+                .into_iter()
+                .map(|e| verifier::prepare(&registry, limits, e))
+                .collect(),
+        )
+    }
+
+    /// Queues events prepared by [`Ledger::prepare`], as [`Ledger::submit`] does.
+    pub fn submit_prepared(&self, events: PreparedEvents) -> Result<PendingAppend, AppendError> {
+        self.check_shape(events.0.iter().map(|p| &p.event))?;
+        self.queue(Batch::Prepared(events.0))
+    }
+
+    /// What every batch must be before it is queued: not empty, within the batch limit,
+    /// no event id twice.
+    fn check_shape<'e>(
+        &self,
+        events: impl ExactSizeIterator<Item = &'e SignedEvent>,
+    ) -> Result<(), AppendError> {
         let config = &self.inner.shared.config;
         let reject = |position, rejection| {
             AppendError::Rejected(BatchRejection {
@@ -516,20 +560,21 @@ impl Ledger {
                 rejection,
             })
         };
-        if events.is_empty() {
+        let count = events.len();
+        if count == 0 {
             return Err(reject(0, Rejection::BatchEmpty));
         }
-        if events.len() > config.batch_events_max {
+        if count > config.batch_events_max {
             return Err(reject(
                 0,
                 Rejection::BatchTooLarge {
-                    count: events.len(),
+                    count,
                     max: config.batch_events_max,
                 },
             ));
         }
-        let mut seen = std::collections::HashSet::with_capacity(events.len());
-        for (position, e) in events.iter().enumerate() {
+        let mut seen = std::collections::HashSet::with_capacity(count);
+        for (position, e) in events.enumerate() {
             if !seen.insert(e.envelope().event_id) {
                 return Err(reject(
                     position,
@@ -537,6 +582,10 @@ impl Ledger {
                 ));
             }
         }
+        Ok(())
+    }
+
+    fn queue(&self, events: Batch) -> Result<PendingAppend, AppendError> {
         let (tx, rx) = oneshot::channel();
         match self
             .inner

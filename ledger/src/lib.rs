@@ -55,5 +55,5 @@ mod writer;
 
 pub use ledger::{
     AppendError, Clock, Genesis, Ledger, LedgerConfig, LedgerStats, OpenError, PendingAppend,
-    Receipt, SystemClock,
+    PreparedEvents, Receipt, SystemClock,
 };

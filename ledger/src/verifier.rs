@@ -1,8 +1,9 @@
 //! The first stage of the append pipeline: takes everything queued, checks the
 //! signatures of the whole group on all cores at once, precomputes what the writer
-//! would otherwise compute alone (digests, the events' canonical bytes), and hands the
-//! group to the writer. While the writer writes and commits one group, this stage
-//! already checks the next.
+//! would otherwise compute alone (digests, the events' canonical bytes), and leaves the
+//! group in the [`Handoff`]. While the writer writes and commits one group, this stage
+//! already checks the next. Events a caller prepared on its own thread
+//! (`Ledger::prepare`) pass through unchanged.
 //!
 //! Why not check signatures on the appending threads: with hundreds of appenders the
 //! scheduler shares the cores between hundreds of runnable threads, the single writer
@@ -10,7 +11,8 @@
 //! commit instead of under 1 ms). Bursts of parallel verification leave the writer, and
 //! the kernel's journal threads behind its fsync, room to run.
 
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -26,17 +28,147 @@ pub(crate) type Reply = oneshot::Sender<Result<Vec<Receipt>, AppendError>>;
 
 /// What a caller queues.
 pub(crate) enum Request {
-    Append {
-        events: Vec<SignedEvent>,
-        reply: Reply,
-    },
+    Append { events: Batch, reply: Reply },
     Shutdown,
 }
 
-/// What the verifier hands the writer.
-pub(crate) enum Group {
-    Appends(Vec<(Vec<Prepared>, Reply)>),
+/// A batch as queued: as the caller signed it, or already prepared on the caller's
+/// thread ([`crate::Ledger::prepare`]), in which case this stage only passes it on.
+pub(crate) enum Batch {
+    Signed(Vec<SignedEvent>),
+    Prepared(Vec<Prepared>),
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        match self {
+            Self::Signed(events) => events.len(),
+            Self::Prepared(events) => events.len(),
+        }
+    }
+
+    fn prepare(self, registry: &Registry, limits: &EventLimits) -> Vec<Prepared> {
+        match self {
+            Self::Signed(events) => events
+                .into_par_iter()
+                .map(|e| prepare(registry, limits, e))
+                .collect(),
+            Self::Prepared(prepared) => prepared,
+        }
+    }
+}
+
+/// Prepared appends, each with the reply its caller waits for.
+pub(crate) type Group = Vec<(Vec<Prepared>, Reply)>;
+
+/// Where this stage leaves prepared appends for the writer, which takes all of them at
+/// once when it is ready: whatever was prepared while it committed the last group
+/// becomes one commit, however many requests it came in. At most `events_max` events
+/// wait here (unless one append alone is larger); beyond that this stage waits, so
+/// back-pressure reaches the request queue.
+pub(crate) struct Handoff {
+    slot: Mutex<Slot>,
+    filled: Condvar,
+    drained: Condvar,
+    events_max: usize,
+}
+
+#[derive(Default)]
+struct Slot {
+    appends: Group,
+    events: usize,
+    /// No more appends will come.
+    shutdown: bool,
+    /// The writer has stopped: nothing left here will be taken.
+    writer_gone: bool,
+}
+
+/// What the writer finds in the handoff.
+pub(crate) enum Taken {
+    Appends(Group),
+    /// Nothing came within the time asked.
+    Timeout,
     Shutdown,
+}
+
+impl Handoff {
+    pub(crate) fn new(events_max: usize) -> Self {
+        Self {
+            slot: Mutex::default(),
+            filled: Condvar::new(),
+            drained: Condvar::new(),
+            events_max,
+        }
+    }
+
+    fn slot(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds prepared appends for the writer; false if the writer has stopped.
+    fn put(&self, group: Group) -> bool {
+        let events: usize = group.iter().map(|(e, _)| e.len()).sum();
+        let mut slot = self.slot();
+        while !slot.writer_gone
+            && !slot.appends.is_empty()
+            && slot.events + events > self.events_max
+        {
+            slot = self
+                .drained
+                .wait(slot)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if slot.writer_gone {
+            return false;
+        }
+        slot.events += events;
+        slot.appends.extend(group);
+        self.filled.notify_one();
+        true
+    }
+
+    fn shut(&self) {
+        self.slot().shutdown = true;
+        self.filled.notify_one();
+    }
+
+    /// The writer: everything waiting, as soon as there is something; `Timeout` after
+    /// `timeout` (None: no limit) with nothing; `Shutdown` once all is taken.
+    pub(crate) fn take(&self, timeout: Option<Duration>) -> Taken {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut slot = self.slot();
+        loop {
+            if !slot.appends.is_empty() {
+                slot.events = 0;
+                self.drained.notify_all();
+                return Taken::Appends(std::mem::take(&mut slot.appends));
+            }
+            if slot.shutdown {
+                return Taken::Shutdown;
+            }
+            slot = match deadline {
+                None => self
+                    .filled
+                    .wait(slot)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                        return Taken::Timeout;
+                    };
+                    self.filled
+                        .wait_timeout(slot, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+    }
+
+    /// The writer has stopped (for any reason): this stage stops waiting for it.
+    pub(crate) fn writer_gone(&self) {
+        self.slot().writer_gone = true;
+        self.drained.notify_all();
+    }
 }
 
 /// An event with everything the writer needs precomputed.
@@ -57,7 +189,7 @@ pub(crate) struct Prepared {
     pub(crate) domain: Option<Result<DomainEvent, CatalogueError>>,
 }
 
-fn prepare(registry: &Registry, limits: &EventLimits, event: SignedEvent) -> Prepared {
+pub(crate) fn prepare(registry: &Registry, limits: &EventLimits, event: SignedEvent) -> Prepared {
     let event_json = event.to_canonical_vec();
     // Check twice: what the entry will embed must parse back, under the same limits, to
     // exactly this event (an event signed in code skips `SignedEvent::parse`).
@@ -93,11 +225,7 @@ fn prepare(registry: &Registry, limits: &EventLimits, event: SignedEvent) -> Pre
     }
 }
 
-pub(crate) fn run(
-    shared: Arc<Shared>,
-    requests: mpsc::Receiver<Request>,
-    writer: mpsc::SyncSender<Group>,
-) {
+pub(crate) fn run(shared: Arc<Shared>, requests: mpsc::Receiver<Request>, writer: &Handoff) {
     let mut shutting_down = false;
     while !shutting_down {
         let Ok(first) = requests.recv() else { break };
@@ -125,19 +253,16 @@ pub(crate) fn run(
             continue;
         }
         let registry = shared.registry_snapshot();
-        let group: Vec<(Vec<Prepared>, Reply)> = appends
+        let group: Group = appends
             .into_par_iter()
             .map(|(events, reply)| {
                 (
-                    events
-                        .into_par_iter()
-                        .map(|e| prepare(&registry, &shared.config.event_limits, e))
-                        .collect(),
+                    events.prepare(&registry, &shared.config.event_limits),
                     reply,
                 )
             })
             .collect();
-        if writer.send(Group::Appends(group)).is_err() {
+        if !writer.put(group) {
             return;
         }
     }
@@ -145,12 +270,11 @@ pub(crate) fn run(
     while let Ok(r) = requests.try_recv() {
         if let Request::Append { events, reply } = r {
             let registry = shared.registry_snapshot();
-            let prepared = events
-                .into_iter()
-                .map(|e| prepare(&registry, &shared.config.event_limits, e))
-                .collect();
-            let _ = writer.send(Group::Appends(vec![(prepared, reply)]));
+            let prepared = events.prepare(&registry, &shared.config.event_limits);
+            if !writer.put(vec![(prepared, reply)]) {
+                return;
+            }
         }
     }
-    let _ = writer.send(Group::Shutdown);
+    writer.shut();
 }

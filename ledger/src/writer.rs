@@ -9,8 +9,8 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
@@ -31,7 +31,7 @@ use crate::projections;
 use crate::registry::{self, Authority, LogPosition, Registry};
 use crate::rejection::{BatchRejection, Rejection};
 use crate::store::{self, StoreError, StreamHead};
-use crate::verifier::{Group, Prepared, Reply};
+use crate::verifier::{Group, Handoff, Prepared, Reply, Taken};
 
 /// What the writer knows between commits; reloaded from the file if a commit fails.
 struct State {
@@ -131,33 +131,40 @@ impl Writer {
         })
     }
 
-    pub(crate) fn run(mut self, groups: mpsc::Receiver<Group>) {
+    pub(crate) fn run(mut self, handoff: &Handoff) {
+        /// Tells the verifier stage when this thread stops, even by a panic.
+        struct Gone<'h>(&'h Handoff);
+        impl Drop for Gone<'_> {
+            fn drop(&mut self) {
+                self.0.writer_gone();
+            }
+        }
+        let _gone = Gone(handoff);
         loop {
-            match self.wait_for_group(&groups) {
-                Wait::Group(Group::Appends(group)) => self.commit_group(group),
+            match self.wait_for_group(handoff) {
+                Wait::Group(group) => self.commit_group(group),
                 Wait::CheckpointDue => self.checkpoint_if_due(),
-                Wait::Group(Group::Shutdown) | Wait::Closed => break,
+                Wait::Closed => break,
             }
         }
         self.seal();
     }
 
     /// Waits for the next group, or until a checkpoint falls due.
-    fn wait_for_group(&mut self, groups: &mpsc::Receiver<Group>) -> Wait {
-        if self.state.next_index > self.state.checkpoint_size {
+    fn wait_for_group(&mut self, handoff: &Handoff) -> Wait {
+        let timeout = (self.state.next_index > self.state.checkpoint_size).then(|| {
             let now = self.clock.now_unix_millis();
             let wait_ms = if self.checkpoint_due(now) {
                 0
             } else {
                 (self.state.checkpoint_ms + self.interval_ms() - now).max(0)
             };
-            match groups.recv_timeout(Duration::from_millis(wait_ms.unsigned_abs())) {
-                Ok(g) => Wait::Group(g),
-                Err(mpsc::RecvTimeoutError::Timeout) => Wait::CheckpointDue,
-                Err(mpsc::RecvTimeoutError::Disconnected) => Wait::Closed,
-            }
-        } else {
-            groups.recv().map_or(Wait::Closed, Wait::Group)
+            Duration::from_millis(wait_ms.unsigned_abs())
+        });
+        match handoff.take(timeout) {
+            Taken::Appends(group) => Wait::Group(group),
+            Taken::Timeout => Wait::CheckpointDue,
+            Taken::Shutdown => Wait::Closed,
         }
     }
 

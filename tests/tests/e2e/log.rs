@@ -411,6 +411,56 @@ fn keys_rotate_and_revoke_by_events_and_old_entries_still_verify() {
     assert_eq!(report.authorities, 3);
 }
 
+/// Events prepared on the caller's thread (what the HTTP workers do) get every check the
+/// verifier stage makes, and the writer still judges what changed since: a key revoked
+/// between `prepare` and the commit refuses the event.
+#[test]
+fn events_prepared_by_the_caller_are_judged_like_any_other() {
+    let f = fixture();
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    let submit = |events: Vec<SignedEvent>| {
+        let prepared = f.ledger.prepare(events);
+        f.ledger.submit_prepared(prepared)?.wait()
+    };
+    let receipts = submit(vec![police.weapon_marked(1), police.weapon_marked(2)]).unwrap();
+    assert_eq!(receipts.len(), 2);
+    let forged = police
+        .envelope(
+            &format!("weapon:{}", uuid_from(3)),
+            ExpectedVersion::NoStream,
+            "WeaponStateMarked",
+            Default::default(),
+        )
+        .sign(&test_key(666));
+    let refused = submit(vec![police.weapon_marked(4), forged]).unwrap_err();
+    assert_eq!(refused.code(), "signature_invalid");
+    assert!(matches!(refused, AppendError::Rejected(ref r) if r.position == 1));
+    let twice = police.weapon_marked(5);
+    assert_eq!(
+        code(submit(vec![twice.clone(), twice])),
+        "batch_duplicate_event_id"
+    );
+    assert_eq!(code(submit(Vec::new())), "batch_empty");
+
+    // Prepared while the key is valid, committed after it is revoked.
+    let late = f.ledger.prepare(vec![police.weapon_marked(6)]);
+    f.ledger
+        .append(root_signer().event(
+            "authority:zz-police",
+            ExpectedVersion::Any,
+            "AuthorityKeyRevoked",
+            object(&[
+                ("key_id", Json::str("k1")),
+                ("reason", Json::str("device lost")),
+            ]),
+        ))
+        .unwrap();
+    let refused = f.ledger.submit_prepared(late).unwrap().wait();
+    assert_eq!(code(refused), "key_revoked");
+    assert_eq!(f.size(), 5, "genesis, police, two weapons, the revocation");
+    f.verified();
+}
+
 #[test]
 fn a_batch_is_all_or_nothing() {
     let f = fixture();
