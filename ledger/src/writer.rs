@@ -110,7 +110,7 @@ struct Overlay {
     /// The authorities an append changed and what they were before (append level only).
     undo: Vec<(AuthorityId, Option<Authority>)>,
     /// Projections changed by what is staged, by stream.
-    views: HashMap<String, View>,
+    views: ChangedViews,
     /// Policy streams changed by what is staged: the active policies differ from the
     /// writer's list for those.
     policy_streams: Vec<String>,
@@ -240,7 +240,7 @@ impl Writer {
         let mut frontier = self.state.frontier.clone();
         let receipts = write_entries(&txn, &staged, &recorded_at, &mut frontier)?;
         write_policy_inputs(&txn, &staged)?;
-        projections::write_views(&txn, &overlay.views)?;
+        projections::write_views(&txn, &overlay.views.views)?;
         let checkpoint_due = !staged.is_empty() && self.checkpoint_due(clock_ms);
         if checkpoint_due {
             self.write_checkpoint(&txn, &frontier)?;
@@ -747,12 +747,53 @@ struct Lookup<'t> {
     policy_blobs: redb::Table<'t, &'static str, &'static [u8]>,
 }
 
+/// Projections changed by what is staged, with the streams of the weapons staged with
+/// each serial: the duplicate-serial check asks for a serial's holders once per marking,
+/// and scanning every staged view for it made a batch quadratic.
+#[derive(Default)]
+struct ChangedViews {
+    views: HashMap<String, View>,
+    /// Every stream a weapon view was staged for under this serial, including views since
+    /// replaced (so a reader checks the current view).
+    streams_by_serial: HashMap<String, Vec<String>>,
+}
+
+impl ChangedViews {
+    fn get(&self, stream: &str) -> Option<&View> {
+        self.views.get(stream)
+    }
+
+    fn insert(&mut self, stream: String, view: View) {
+        if let View::Weapon(weapon) = &view
+            && let Some(serial) = &weapon.identity.serial_normalized
+        {
+            self.streams_by_serial
+                .entry(serial.clone())
+                .or_default()
+                .push(stream.clone());
+        }
+        self.views.insert(stream, view);
+    }
+
+    fn extend(&mut self, other: Self) {
+        for (stream, view) in other.views {
+            self.insert(stream, view);
+        }
+    }
+
+    fn streams_with_serial(&self, serial: &str) -> &[String] {
+        self.streams_by_serial
+            .get(serial)
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
 /// The projections as an event being staged sees them: what its own append staged, then
 /// what the group staged, then the committed tables.
 struct StagedViews<'a, 't, 'g> {
     lookup: &'a Lookup<'t>,
-    group: &'a HashMap<String, View>,
-    mine: &'a mut HashMap<String, View>,
+    group: &'a ChangedViews,
+    mine: &'a mut ChangedViews,
     staged: &'a [Staged<'g>],
     first_staged: u64,
 }
@@ -774,16 +815,29 @@ impl Views for StagedViews<'_, '_, '_> {
     }
 
     fn serial_holders(&mut self, serial: &str) -> Result<Vec<WeaponId>, StoreError> {
-        let mut holders = projections::serial_holders(&self.lookup.serial_index, serial)?;
         // Staged views win over the committed index: a staged weapon may have taken or
         // left this serial.
-        let staged = self.group.iter().chain(self.mine.iter());
-        for (_, view) in staged {
-            if let View::Weapon(weapon) = view {
-                holders.retain(|id| *id != weapon.id);
-                if weapon.identity.serial_normalized.as_deref() == Some(serial) {
-                    holders.push(weapon.id);
-                }
+        let (mine, group) = (&*self.mine, self.group);
+        let staged = |stream: &str| mine.get(stream).or_else(|| group.get(stream));
+        let holds = |view: &View| match view {
+            View::Weapon(weapon) => weapon.identity.serial_normalized.as_deref() == Some(serial),
+            _ => false,
+        };
+        let mut holders: Vec<WeaponId> =
+            projections::serial_holders(&self.lookup.serial_index, serial)?
+                .into_iter()
+                .filter(|id| staged(&crate::domain::weapon_stream(id)).is_none_or(holds))
+                .collect();
+        let candidates = mine
+            .streams_with_serial(serial)
+            .iter()
+            .chain(group.streams_with_serial(serial));
+        for stream in candidates {
+            if let Some(View::Weapon(weapon)) = staged(stream)
+                && weapon.identity.serial_normalized.as_deref() == Some(serial)
+                && !holders.contains(&weapon.id)
+            {
+                holders.push(weapon.id);
             }
         }
         Ok(holders)

@@ -268,7 +268,7 @@ typed_view!(load_trace, take_trace, Trace, views::TraceView);
 typed_view!(load_policy, take_policy, Policy, views::PolicyView);
 typed_view!(load_broker, take_broker, Broker, views::BrokerView);
 
-fn weapon_stream(id: &WeaponId) -> String {
+pub(crate) fn weapon_stream(id: &WeaponId) -> String {
     format!("weapon:{id}")
 }
 

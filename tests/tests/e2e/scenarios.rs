@@ -1102,6 +1102,60 @@ fn a_duplicate_serial_warns_within_one_manufacturer_only() {
     s.verified();
 }
 
+/// Within one batch (one group, one transaction), the duplicate-serial check sees the
+/// weapons staged before it: one that takes the serial by a correction in the same
+/// batch is a duplicate, and a committed one that left the serial by a correction
+/// earlier in the batch is not. The views are what a rebuild of the log makes
+/// (`verified`).
+#[test]
+fn duplicate_serials_within_one_batch_are_found_as_across_batches() {
+    let s = Script::new();
+    let maker = s.authority("be-fn", "manufacturer", "BE");
+    let ids: Vec<String> = (811..816).map(uuid_from).collect();
+    let marking = |id: &str, serial: &str| {
+        maker.on(
+            "2001-05-05",
+            &stream::weapon(id),
+            "WeaponMarked",
+            script::weapon_marked(FN, "BE", serial),
+        )
+    };
+    let correction = |id: &str, index: u64, serial: &str| {
+        maker.on(
+            "2001-05-06",
+            &stream::weapon(id),
+            "RecordCorrected",
+            script::corrected(index, json!({ "serial_number": serial }), "Misread"),
+        )
+    };
+    let leaving = s.then_accepted(marking(&ids[4], "CD-2002"));
+    let first = leaving.index + 1;
+    s.ledger()
+        .append_batch(vec![
+            correction(&ids[4], leaving.index, "EF-3003"),
+            marking(&ids[0], "CD-2002"),
+            marking(&ids[1], "CD-2002"),
+            marking(&ids[2], "CD-2002"),
+            marking(&ids[3], "CD-9999"),
+            correction(&ids[3], first + 4, "CD-2002"),
+        ])
+        .unwrap();
+    let holders = &ids[..4];
+    for (i, id) in holders.iter().enumerate() {
+        let mut found: Vec<String> = s
+            .weapon(id)
+            .duplicate_serial_of
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        found.sort();
+        let mut others: Vec<String> = holders.iter().filter(|o| *o != id).cloned().collect();
+        others.sort();
+        assert_eq!(found, others, "weapon {i}");
+    }
+    s.verified();
+}
+
 // ---------------------------------------------------------------------------------------
 // 9. A mistyped serial number, corrected
 // ---------------------------------------------------------------------------------------
