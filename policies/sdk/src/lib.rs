@@ -349,6 +349,12 @@ mod bump {
 
     const PAGE: usize = 65536;
 
+    unsafe extern "C" {
+        /// Where the linker put the end of the module's stack and data: the heap starts
+        /// here, inside the memory the module starts with, which the host keeps resident.
+        static __heap_base: u8;
+    }
+
     pub struct Bump {
         next: AtomicUsize,
     }
@@ -359,9 +365,7 @@ mod bump {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
             let mut next = self.next.load(Ordering::Relaxed);
             if next == 0 {
-                // Start above everything the module's image uses: at the current end of
-                // memory.
-                next = core::arch::wasm32::memory_size(0) * PAGE;
+                next = core::ptr::addr_of!(__heap_base) as usize;
             }
             let start = (next + layout.align() - 1) & !(layout.align() - 1);
             let Some(end) = start.checked_add(layout.size()) else {

@@ -279,3 +279,27 @@ fn the_same_input_gives_the_same_decision_and_fuel_and_the_cache_survives_a_rest
     let third = PolicyHost::new(HostLimits::default(), Some(dir.path())).unwrap();
     assert_eq!(third.evaluate_bytes(&module, &input), a);
 }
+
+/// A policy's heap starts inside the memory it starts with (the SDK's layout); an input
+/// far larger than that grows the memory and is judged exactly as the small one.
+#[test]
+fn an_input_larger_than_a_policys_initial_memory_is_judged_the_same() {
+    let host = host();
+    let module = policy_wasm("embargo");
+    let fixture = std::fs::read(
+        policy_dir("embargo").join("fixtures/iran-2010-is-under-the-unscr-1929-embargo.json"),
+    )
+    .unwrap();
+    let fixture: serde_json::Value = serde_json::from_slice(&fixture).unwrap();
+    let small = fixture["input"].clone();
+    let mut large = small.clone();
+    // 512 KiB of data the policy does not read: four times its initial memory.
+    large["data"] = serde_json::json!({ "padding": "x".repeat(512 * 1024) });
+    let judged = |input: &serde_json::Value| {
+        let verdict = host.evaluate_bytes(&module, &serde_json::to_vec(input).unwrap());
+        (verdict.outcome, verdict.reasons)
+    };
+    let (outcome, reasons) = judged(&small);
+    assert_eq!(outcome, PolicyOutcome::Deny);
+    assert_eq!(judged(&large), (outcome, reasons));
+}
