@@ -107,7 +107,7 @@ async fn get_view(
 #[utoipa::path(get, path = "/v1/weapons/{id}", tag = "reads",
     params(("id" = String, Path, description = "The weapon's id")),
     responses(
-        (status = 200, description = "The weapon's projection, as the log's events made it", body = serde_json::Value),
+        (status = 200, description = "The weapon's projection, as the log's events made it: the `weapon` variant (`\"view\": \"weapon\"`)", body = ledger::domain::views::View),
         (status = 400, description = "a bad query or id (`invalid_id`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
@@ -125,7 +125,7 @@ pub(crate) async fn weapon(
 #[utoipa::path(get, path = "/v1/licences/{id}", tag = "reads",
     params(("id" = String, Path, description = "The licence's id")),
     responses(
-        (status = 200, description = "The licence's projection, as the log's events made it", body = serde_json::Value),
+        (status = 200, description = "The licence's projection, as the log's events made it: the `licence` variant (`\"view\": \"licence\"`)", body = ledger::domain::views::View),
         (status = 400, description = "a bad query or id (`invalid_id`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
@@ -143,7 +143,7 @@ pub(crate) async fn licence(
 #[utoipa::path(get, path = "/v1/consignments/{id}", tag = "reads",
     params(("id" = String, Path, description = "The consignment's id")),
     responses(
-        (status = 200, description = "The consignment's projection, as the log's events made it", body = serde_json::Value),
+        (status = 200, description = "The consignment's projection, as the log's events made it: the `consignment` variant (`\"view\": \"consignment\"`)", body = ledger::domain::views::View),
         (status = 400, description = "a bad query or id (`invalid_id`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
@@ -161,7 +161,7 @@ pub(crate) async fn consignment(
 #[utoipa::path(get, path = "/v1/eucs/{id}", tag = "reads",
     params(("id" = String, Path, description = "The end-user certificate's id")),
     responses(
-        (status = 200, description = "The end-user certificate's projection, as the log's events made it", body = serde_json::Value),
+        (status = 200, description = "The end-user certificate's projection, as the log's events made it: the `euc` variant (`\"view\": \"euc\"`)", body = ledger::domain::views::View),
         (status = 400, description = "a bad query or id (`invalid_id`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
@@ -194,7 +194,7 @@ pub(crate) struct SearchQuery {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 struct SearchPage {
-    #[schema(value_type = Vec<Object>)]
+    /// Weapon projections (`"view": "weapon"`).
     weapons: Vec<View>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<String>,
@@ -488,10 +488,12 @@ pub(crate) struct TraceListQuery {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 struct TraceItem {
+    /// The projection's kind, as in every view: always `trace`.
+    #[schema(value_type = String, pattern = "^trace$")]
+    view: &'static str,
     /// The trace request's projection (its fields are inlined).
     #[serde(flatten)]
-    #[schema(value_type = Object)]
-    trace: View,
+    trace: Box<ledger::domain::views::TraceView>,
     age_days: i64,
     overdue: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -505,26 +507,21 @@ struct TracePage {
     next_cursor: Option<String>,
 }
 
-fn trace_item(view: View, settings: &ReadSettings, today: Date) -> TraceItem {
-    let (age_days, overdue, due_on) = match &view {
-        View::Trace(trace) => {
-            let days = settings
-                .trace_deadline_days
-                .get(trace.requested_state.as_str())
-                .copied();
-            (
-                trace.age_days(today),
-                trace.overdue(today, days),
-                trace.due_on(days).map(|d| d.to_string()),
-            )
-        }
-        _ => (0, false, None),
-    };
+fn trace_item(
+    trace: Box<ledger::domain::views::TraceView>,
+    settings: &ReadSettings,
+    today: Date,
+) -> TraceItem {
+    let days = settings
+        .trace_deadline_days
+        .get(trace.requested_state.as_str())
+        .copied();
     TraceItem {
-        trace: view,
-        age_days,
-        overdue,
-        due_on,
+        view: "trace",
+        age_days: trace.age_days(today),
+        overdue: trace.overdue(today, days),
+        due_on: trace.due_on(days).map(|d| d.to_string()),
+        trace,
     }
 }
 
@@ -586,13 +583,11 @@ pub(crate) async fn list_traces(
                     .is_none_or(|s| ledger::domain::visibility::concerns_state(&view, s));
             if wanted {
                 if items.len() == limit {
-                    next_cursor = items.last().and_then(|i: &TraceItem| match &i.trace {
-                        View::Trace(t) => Some(t.id.clone()),
-                        _ => None,
-                    });
+                    next_cursor = items.last().map(|i: &TraceItem| i.trace.id.clone());
                     break 'pages;
                 }
-                items.push(trace_item(view, &settings, day));
+                let View::Trace(trace) = view else { continue };
+                items.push(trace_item(trace, &settings, day));
             }
         }
         if exhausted {
@@ -623,11 +618,13 @@ pub(crate) async fn trace(
 ) -> Result<HttpResponse, Problem> {
     let (principal, reader) = reader_for(&request, &ledger, &tokens)?;
     let stream = stream_name("trace", &path)?;
-    let view = visible_view(&reader, &principal, &stream, "trace request")?;
-    Ok(HttpResponse::Ok().json(trace_item(view, &settings, today())))
+    let View::Trace(trace) = visible_view(&reader, &principal, &stream, "trace request")? else {
+        return Err(not_found("trace request"));
+    };
+    Ok(HttpResponse::Ok().json(trace_item(trace, &settings, today())))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct KeyItem {
     key_id: String,
     public_key: String,
@@ -637,7 +634,7 @@ struct KeyItem {
     revoked_at_index: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct AuthorityItem {
     id: String,
     name: String,
@@ -651,7 +648,7 @@ struct AuthorityItem {
 /// of their validity (public keys: what an auditor checks signatures with).
 #[utoipa::path(get, path = "/v1/authorities", tag = "reads",
     responses(
-        (status = 200, description = "Every registered authority with its keys and the log positions of their validity", body = serde_json::Value),
+        (status = 200, description = "Every registered authority with its keys and the log positions of their validity", body = AuthorityList),
         (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
@@ -684,13 +681,24 @@ pub(crate) async fn authorities(
         })
         .collect();
     list.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "authorities": list })))
+    Ok(HttpResponse::Ok().json(AuthorityList { authorities: list }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct AuthorityList {
+    authorities: Vec<AuthorityItem>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct PolicyList {
+    /// Policy projections (`"view": "policy"`).
+    policies: Vec<View>,
 }
 
 /// `GET /v1/policies`: installed policies with their status.
 #[utoipa::path(get, path = "/v1/policies", tag = "policies",
     responses(
-        (status = 200, description = "Installed policies with their status, module and data hashes, the event types they govern", body = serde_json::Value),
+        (status = 200, description = "Installed policies with their status, module and data hashes, the event types they govern", body = PolicyList),
         (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
@@ -706,7 +714,7 @@ pub(crate) async fn policies(
         .into_iter()
         .map(|(_, v)| v)
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "policies": list })))
+    Ok(HttpResponse::Ok().json(PolicyList { policies: list }))
 }
 
 /// The read routes.

@@ -630,6 +630,7 @@ pub struct EvidenceDocument {
 /// DOMAIN.md makes frame or receiver the rule, and so does this catalogue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MarkComponent {
     Frame,
     Receiver,
@@ -659,6 +660,7 @@ pub struct Mark {
 /// with a numeric or alphanumeric code that identifies the country of manufacture.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlternativeCode {
     /// The symbols, described in words (e.g. "triangle in a circle").
     pub symbols: Text,
@@ -671,6 +673,7 @@ pub struct AlternativeCode {
 /// What a party is (DOMAIN.md "End-user certificates": end-user kind).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PartyKind {
     Government,
     Commercial,
@@ -680,6 +683,7 @@ pub enum PartyKind {
 /// A company or public body with an address: an exporter, a consignee, an importer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organisation {
     pub name: Text,
     pub address: Text,
@@ -689,6 +693,7 @@ pub struct Organisation {
 /// The end user of a transfer, as an end-user certificate names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndUser {
     pub name: Text,
     /// The position of the person who represents the end user, e.g. "Chief of logistics".
@@ -724,6 +729,7 @@ pub struct Broker {
 /// characteristics (DOMAIN.md "End-user certificates").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GoodsLine {
     /// What the goods are, e.g. "Assault rifle FN SCAR-L".
     pub description: Text,
@@ -1560,6 +1566,7 @@ impl ExportLicenceApplied {
 /// The outcome of a licence application.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LicenceDecision {
     Granted,
     Denied,
@@ -1680,6 +1687,7 @@ pub struct TransitNoObjectionRecorded {
 /// "require consultation / approval / notification (with whom)").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PolicyRequirement {
     Consultation,
     Approval,
@@ -2273,6 +2281,7 @@ pub struct TraceInformationSupplied {
 /// "Tracing").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TraceResponseKind {
     Full,
     /// Restricted: some information withheld.

@@ -42,6 +42,8 @@ pub mod json;
 mod ledger;
 pub mod merkle;
 pub mod note;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod policy;
 pub mod projections;
 pub mod registry;

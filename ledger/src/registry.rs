@@ -32,6 +32,7 @@ pub const REGISTERED_KEYS_MAX: usize = 16;
 /// What an authority is; the domain's allow-lists of event types hang off this.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AuthorityKind {
     /// Runs the ledger for its State; registers the other authorities.
     Administrator,

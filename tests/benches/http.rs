@@ -313,35 +313,18 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let load_before = load_average();
 
-    let demo = api::demo::build(&dir.path().join("demo"), weapons).unwrap();
-    let pem = std::fs::read_to_string(&demo.log_key).unwrap();
-    let ledger = ledger::Ledger::open(
-        &demo.db,
-        ledger::crypto::signing_key_from_pem(&pem).unwrap(),
-        ledger::LedgerConfig::default(),
-        ledger::SystemClock::shared(),
-    )
-    .unwrap();
-    let maker_pem =
-        std::fs::read_to_string(demo.log_key.with_file_name("be-fn.k1.key.pem")).unwrap();
-    let maker = Signer::new(
-        "be-fn",
-        "k1",
-        ledger::crypto::signing_key_from_pem(&maker_pem).unwrap(),
-    );
+    let demo = DemoServer::start(dir.path(), weapons);
+    let maker = demo.signer("be-fn");
     // Reads as Belgium's licensing authority: every read runs the access check (an
     // auditor's would not).
-    let token = demo
-        .tokens
-        .iter()
-        .find(|(who, role, _)| who == "be-licensing" && *role == api::auth::Role::Authority)
-        .map(|(_, _, token)| token.clone())
-        .unwrap();
-    let mut options = server_options(dir.path());
-    options.token_file = demo.token_file.clone();
-    let workers = options.workers;
-    let server = api::server::start(ledger.clone(), options).unwrap();
-    let base = format!("http://{}", server.addr);
+    let token = demo.token("be-licensing", api::auth::Role::Authority);
+    let DemoServer {
+        ledger,
+        server,
+        base,
+        ..
+    } = demo;
+    let workers = server_options(dir.path()).workers;
     let reference = format!("http://{}", start_reference_server(workers));
 
     let scripts = dir.path();

@@ -459,3 +459,61 @@ pub fn strict_verify_rate() -> f64 {
     }
     8192.0 / t.elapsed().as_secs_f64()
 }
+
+/// The demo ledger (`api::demo`) built in `dir` with `weapons` weapons, served on port 0
+/// with its token file.
+#[derive(Debug)]
+pub struct DemoServer {
+    pub demo: api::demo::Demo,
+    pub ledger: Ledger,
+    pub server: api::server::RunningServer,
+    pub base: String,
+}
+
+impl DemoServer {
+    pub fn start(dir: &Path, weapons: u64) -> Self {
+        let demo = api::demo::build(&dir.join("demo"), weapons).expect("the demo builds");
+        let pem = std::fs::read_to_string(&demo.log_key).expect("the demo's log key");
+        let ledger = Ledger::open(
+            &demo.db,
+            crypto::signing_key_from_pem(&pem).expect("a PEM key"),
+            LedgerConfig::default(),
+            ledger::SystemClock::shared(),
+        )
+        .expect("the demo ledger opens");
+        let mut options = server_options(dir);
+        options.token_file = demo.token_file.clone();
+        let server = api::server::start(ledger.clone(), options).expect("the server starts");
+        let base = format!("http://{}", server.addr);
+        Self {
+            demo,
+            ledger,
+            server,
+            base,
+        }
+    }
+
+    /// The demo token of `who` (an authority id) with `role`.
+    pub fn token(&self, who: &str, role: api::auth::Role) -> String {
+        self.demo
+            .tokens
+            .iter()
+            .find(|(w, r, _)| w == who && *r == role)
+            .map(|(_, _, token)| token.clone())
+            .expect("the demo has this token")
+    }
+
+    /// The signing key the demo wrote for `authority` (its key `k1`).
+    pub fn signer(&self, authority: &str) -> Signer {
+        let path = self
+            .demo
+            .log_key
+            .with_file_name(format!("{authority}.k1.key.pem"));
+        let pem = std::fs::read_to_string(path).expect("the demo's key file");
+        Signer::new(
+            authority,
+            "k1",
+            crypto::signing_key_from_pem(&pem).expect("a PEM key"),
+        )
+    }
+}

@@ -18,6 +18,7 @@ use crate::values::{Calibre, CountryCode, Date, ManufactureYear, SalwCategory};
 /// `Deserialize` below) to skip the buffering serde's internally tagged decoding does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "view", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum View {
     Weapon(Box<WeaponView>),
     Licence(Box<LicenceView>),
@@ -102,6 +103,7 @@ impl<'de> serde::de::Visitor<'de> for ViewVisitor {
 /// Where a weapon stands. Changes only by events; `destroyed` is terminal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum WeaponStatus {
     /// Recorded and in lawful custody.
     Active,
@@ -139,6 +141,7 @@ impl WeaponStatus {
 /// The identity of a weapon as its records give it; corrections update it, and the
 /// original stays in the history.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Identity {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manufacturer: Option<String>,
@@ -164,6 +167,7 @@ pub struct Identity {
 /// How a mark came to be recorded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MarkOrigin {
     Manufacture,
     Import,
@@ -176,6 +180,7 @@ pub enum MarkOrigin {
 
 /// One mark on a weapon, with the entry that recorded it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MarkRecord {
     pub component: MarkComponent,
     pub text: String,
@@ -185,6 +190,7 @@ pub struct MarkRecord {
 
 /// Something the law asks of whoever holds the weapon next.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Obligation {
     /// `mark_or_destroy`: a seized, found or surrendered weapon is marked and recorded, or
     /// destroyed (ITI 9); the deadline is the State's policy.
@@ -196,6 +202,7 @@ pub struct Obligation {
 /// A weapon that came in under an end-user certificate with a non-re-export clause: it
 /// leaves the importing State again only with the exporting State's consent (invariant 5).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReexportRestriction {
     pub exporting_state: CountryCode,
     pub importing_state: CountryCode,
@@ -204,6 +211,7 @@ pub struct ReexportRestriction {
 
 /// A later entry that corrects an earlier one of the same stream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CorrectionRecord {
     pub corrected_index: u64,
     pub index: u64,
@@ -211,6 +219,7 @@ pub struct CorrectionRecord {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WeaponView {
     pub id: WeaponId,
     pub status: WeaponStatus,
@@ -246,6 +255,7 @@ pub struct WeaponView {
 /// What kind of document a licence stream holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LicenceKind {
     Export,
     Import,
@@ -256,6 +266,7 @@ pub enum LicenceKind {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LicenceStatus {
     Applied,
     Granted,
@@ -266,6 +277,7 @@ pub enum LicenceStatus {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LicenceView {
     pub number: String,
     pub kind: LicenceKind,
@@ -316,6 +328,7 @@ impl LicenceView {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EucStatus {
     Issued,
     Verified,
@@ -325,6 +338,7 @@ pub enum EucStatus {
 
 /// One use of a certificate: a shipment under it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EucUse {
     pub consignment: String,
     pub quantity: u32,
@@ -334,6 +348,7 @@ pub struct EucUse {
 
 /// A consent of the exporting State to re-export (invariant 5).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReexportConsent {
     pub consenting_state: CountryCode,
     pub reexporting_state: CountryCode,
@@ -349,6 +364,7 @@ pub struct ReexportConsent {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EucView {
     pub number: String,
     pub status: EucStatus,
@@ -396,6 +412,7 @@ impl EucView {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ConsignmentStatus {
     Dispatched,
     Imported,
@@ -403,6 +420,7 @@ pub enum ConsignmentStatus {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsignmentView {
     pub number: String,
     pub status: ConsignmentStatus,
@@ -432,6 +450,7 @@ pub struct ConsignmentView {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TraceStatus {
     Open,
     Acknowledged,
@@ -440,6 +459,7 @@ pub enum TraceStatus {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceView {
     pub id: String,
     pub status: TraceStatus,
@@ -501,6 +521,7 @@ impl TraceView {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PolicyStatus {
     Installed,
     Active,
@@ -508,6 +529,7 @@ pub enum PolicyStatus {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyView {
     pub id: String,
     pub status: PolicyStatus,
@@ -590,6 +612,7 @@ mod tests {
 
 /// A policy requirement met for a licence: what policies read to stop holding an event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequirementMet {
     pub policy_id: String,
     pub requirement: PolicyRequirement,
@@ -602,6 +625,7 @@ pub struct RequirementMet {
 /// `broker:<registering State>:<registration number>`: what the host tells policies of
 /// the brokers an event names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BrokerView {
     pub registration_number: String,
     pub registering_state: CountryCode,

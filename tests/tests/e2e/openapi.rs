@@ -96,3 +96,241 @@ fn the_server_serves_the_document_and_swagger_ui_and_every_documented_path_exist
     }
     server.stop().unwrap();
 }
+
+/// Checks `value` against `schema` of the document: `$ref`, `allOf`, `oneOf`, `type`,
+/// `enum`, `required`, `properties`, `items`. Also refuses an object member that no
+/// schema of the object names, so that a field missing from the document is caught.
+fn check(
+    document: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    at: &str,
+) -> Result<(), String> {
+    use serde_json::Value;
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        let target = &document["components"]["schemas"][name];
+        return if schema.get("x-skip-members").is_some() {
+            check(
+                document,
+                &Value::Object(without_properties_check(target)),
+                value,
+                at,
+            )
+        } else {
+            check(document, target, value, at)
+        };
+    }
+    if let Some(all) = schema["allOf"].as_array() {
+        for part in all {
+            check(
+                document,
+                &Value::Object(without_properties_check(part)),
+                value,
+                at,
+            )?;
+        }
+        return members_named(document, schema, value, at);
+    }
+    if let Some(one) = schema["oneOf"].as_array() {
+        let results: Vec<Result<(), String>> =
+            one.iter().map(|s| check(document, s, value, at)).collect();
+        let fits = results.iter().filter(|r| r.is_ok()).count();
+        return match fits {
+            1 => Ok(()),
+            0 => Err(format!(
+                "{at}: fits none of the oneOf branches: {:?}",
+                results
+                    .iter()
+                    .filter_map(|r| r.as_ref().err())
+                    .collect::<Vec<_>>()
+            )),
+            n => Err(format!("{at}: fits {n} of the oneOf branches")),
+        };
+    }
+    let kinds: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let integer_as_number = kind == "integer" && kinds.contains(&"number");
+    if !(kinds.is_empty() || kinds.contains(&kind) || integer_as_number) {
+        return Err(format!("{at}: a {kind}, the schema says {kinds:?}"));
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        return Err(format!("{at}: {value} is not one of {allowed:?}"));
+    }
+    if let Value::Array(items) = value {
+        for (i, item) in items.iter().enumerate() {
+            check(document, &schema["items"], item, &format!("{at}[{i}]"))?;
+        }
+    }
+    if let Value::Object(members) = value {
+        for required in schema["required"].as_array().into_iter().flatten() {
+            let name = required.as_str().unwrap_or_default();
+            if !members.contains_key(name) {
+                return Err(format!("{at}: lacks required {name}"));
+            }
+        }
+        if let Some(properties) = schema["properties"].as_object() {
+            for (name, member) in members {
+                if let Some(property) = properties.get(name) {
+                    check(document, property, member, &format!("{at}.{name}"))?;
+                }
+            }
+        }
+        if schema.get("x-skip-members").is_none() {
+            members_named(document, schema, value, at)?;
+        }
+    }
+    Ok(())
+}
+
+/// A part of an `allOf`: its members are checked against the union, not the part alone.
+fn without_properties_check(
+    part: &serde_json::Value,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut part = part.as_object().cloned().unwrap_or_default();
+    part.insert("x-skip-members".into(), serde_json::Value::Bool(true));
+    part
+}
+
+/// Every member of an object is named by the schema (through `$ref`s and `allOf`).
+fn members_named(
+    document: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    at: &str,
+) -> Result<(), String> {
+    fn names(document: &serde_json::Value, schema: &serde_json::Value, out: &mut Vec<String>) {
+        if let Some(reference) = schema["$ref"].as_str() {
+            let name = reference.trim_start_matches("#/components/schemas/");
+            return names(document, &document["components"]["schemas"][name], out);
+        }
+        for part in schema["allOf"].as_array().into_iter().flatten() {
+            names(document, part, out);
+        }
+        out.extend(
+            schema["properties"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k.clone()),
+        );
+    }
+    let Some(members) = value.as_object() else {
+        return Ok(());
+    };
+    let mut named = Vec::new();
+    names(document, schema, &mut named);
+    if named.is_empty() {
+        return Ok(()); // a free-form object
+    }
+    match members.keys().find(|k| !named.contains(k)) {
+        Some(unknown) => Err(format!("{at}: member {unknown} is not in the schema")),
+        None => Ok(()),
+    }
+}
+
+/// What the server answers matches what the document says it answers: the demo's
+/// projections (weapons, a licence, certificates, a consignment, trace requests, the
+/// authorities) checked against the 200 schema of their path.
+#[test]
+fn the_demo_ledgers_answers_match_their_documented_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = DemoServer::start(dir.path(), 400);
+    let base = &demo.base;
+    let token = demo.token("be-court-of-audit", api::auth::Role::Auditor);
+    let document = serde_json::to_value(api::openapi::document()).unwrap();
+    let agent = ureq::Agent::new_with_defaults();
+    let weapon = "01930000-0000-7000-8000-000000000005";
+    let cases = [
+        ("get", "/v1/weapons/{id}", format!("/v1/weapons/{weapon}")),
+        (
+            "get",
+            "/v1/weapons",
+            "/v1/weapons?serial=FN2020&match=prefix".to_owned(),
+        ),
+        (
+            "get",
+            "/v1/{collection}/{id}/history",
+            format!("/v1/weapons/{weapon}/history"),
+        ),
+        (
+            "get",
+            "/v1/eucs/{id}",
+            "/v1/eucs/KE-EUC-2024-0007".to_owned(),
+        ),
+        (
+            "post",
+            "/v1/eucs/{id}/verify",
+            "/v1/eucs/KE-EUC-2024-0007/verify".to_owned(),
+        ),
+        (
+            "get",
+            "/v1/licences/{id}",
+            "/v1/licences/BE-EL-2024-0101".to_owned(),
+        ),
+        (
+            "get",
+            "/v1/consignments/{id}",
+            "/v1/consignments/BE-C-2024-0042".to_owned(),
+        ),
+        ("get", "/v1/trace-requests", "/v1/trace-requests".to_owned()),
+        ("get", "/v1/authorities", "/v1/authorities".to_owned()),
+        ("get", "/v1/policies", "/v1/policies".to_owned()),
+    ];
+    let traces: serde_json::Value = serde_json::from_str(
+        &agent
+            .get(&format!("{base}/v1/trace-requests"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap(),
+    )
+    .unwrap();
+    let trace = traces["trace_requests"][0]["id"].as_str().unwrap();
+    let cases = cases.into_iter().chain([(
+        "get",
+        "/v1/trace-requests/{id}",
+        format!("/v1/trace-requests/{trace}"),
+    )]);
+    for (method, path, url) in cases {
+        let url = format!("{base}{url}");
+        let request = match method {
+            "get" => agent
+                .get(&url)
+                .header("Authorization", &format!("Bearer {token}"))
+                .call(),
+            _ => agent
+                .post(&url)
+                .header("Authorization", &format!("Bearer {token}"))
+                .send(&b""[..]),
+        };
+        let body: serde_json::Value =
+            serde_json::from_str(&request.unwrap().body_mut().read_to_string().unwrap()).unwrap();
+        let schema = &document["paths"][path][method]["responses"]["200"]["content"]["application/json"]
+            ["schema"];
+        assert!(
+            schema.is_object(),
+            "{method} {path} documents no JSON answer"
+        );
+        if let Err(e) = check(&document, schema, &body, path) {
+            panic!("{method} {url}: {e}\n{body:#}");
+        }
+    }
+    demo.server.stop().unwrap();
+}
