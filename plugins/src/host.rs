@@ -94,7 +94,6 @@ impl PolicyHost {
             .cranelift_nan_canonicalization(true)
             .wasm_relaxed_simd(false)
             .max_wasm_stack(limits.stack_bytes_max)
-            .table_lazy_init(false)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| HostError::Engine(e.to_string()))?;
         let cache = cache_dir
