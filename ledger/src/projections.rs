@@ -40,7 +40,7 @@ pub(crate) fn decode(stream: &str, bytes: &[u8]) -> Result<View, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("projection of {stream}: {e}")))
 }
 
-fn serial_of(view: &View) -> Option<(&str, WeaponId)> {
+pub(crate) fn serial_of(view: &View) -> Option<(&str, WeaponId)> {
     match view {
         View::Weapon(weapon) => weapon
             .identity

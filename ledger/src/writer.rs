@@ -764,11 +764,9 @@ impl ChangedViews {
     }
 
     fn insert(&mut self, stream: String, view: View) {
-        if let View::Weapon(weapon) = &view
-            && let Some(serial) = &weapon.identity.serial_normalized
-        {
+        if let Some((serial, _)) = projections::serial_of(&view) {
             self.streams_by_serial
-                .entry(serial.clone())
+                .entry(serial.to_owned())
                 .or_default()
                 .push(stream.clone());
         }
@@ -819,10 +817,7 @@ impl Views for StagedViews<'_, '_, '_> {
         // left this serial.
         let (mine, group) = (&*self.mine, self.group);
         let staged = |stream: &str| mine.get(stream).or_else(|| group.get(stream));
-        let holds = |view: &View| match view {
-            View::Weapon(weapon) => weapon.identity.serial_normalized.as_deref() == Some(serial),
-            _ => false,
-        };
+        let holds = |view: &View| projections::serial_of(view).is_some_and(|(s, _)| s == serial);
         let mut holders: Vec<WeaponId> =
             projections::serial_holders(&self.lookup.serial_index, serial)?
                 .into_iter()
@@ -833,11 +828,12 @@ impl Views for StagedViews<'_, '_, '_> {
             .iter()
             .chain(group.streams_with_serial(serial));
         for stream in candidates {
-            if let Some(View::Weapon(weapon)) = staged(stream)
-                && weapon.identity.serial_normalized.as_deref() == Some(serial)
-                && !holders.contains(&weapon.id)
+            if let Some((_, id)) = staged(stream)
+                .and_then(projections::serial_of)
+                .filter(|(s, _)| *s == serial)
+                && !holders.contains(&id)
             {
-                holders.push(weapon.id);
+                holders.push(id);
             }
         }
         Ok(holders)

@@ -19,7 +19,7 @@ fn agent() -> ureq::Agent {
 }
 
 /// (status, JSON body) of a GET or an empty POST with an optional bearer token.
-fn call(method: &str, url: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+pub(crate) fn call(method: &str, url: &str, token: Option<&str>) -> (u16, serde_json::Value) {
     let agent = agent();
     let auth = token.map(|t| format!("Bearer {t}"));
     let mut response = match (method, &auth) {

@@ -253,7 +253,6 @@ fn the_demo_ledgers_answers_match_their_documented_schemas() {
     let base = &demo.base;
     let token = demo.token("be-court-of-audit", api::auth::Role::Auditor);
     let document = serde_json::to_value(api::openapi::document()).unwrap();
-    let agent = ureq::Agent::new_with_defaults();
     let weapon = "01930000-0000-7000-8000-000000000005";
     let cases = [
         ("get", "/v1/weapons/{id}", format!("/v1/weapons/{weapon}")),
@@ -291,17 +290,12 @@ fn the_demo_ledgers_answers_match_their_documented_schemas() {
         ("get", "/v1/authorities", "/v1/authorities".to_owned()),
         ("get", "/v1/policies", "/v1/policies".to_owned()),
     ];
-    let traces: serde_json::Value = serde_json::from_str(
-        &agent
-            .get(&format!("{base}/v1/trace-requests"))
-            .header("Authorization", &format!("Bearer {token}"))
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap(),
-    )
-    .unwrap();
+    let read = |method: &str, url: &str| {
+        let (status, body) = super::api::call(&method.to_uppercase(), url, Some(&token));
+        assert_eq!(status, 200, "{method} {url}: {body}");
+        body
+    };
+    let traces = read("get", &format!("{base}/v1/trace-requests"));
     let trace = traces["trace_requests"][0]["id"].as_str().unwrap();
     let cases = cases.into_iter().chain([(
         "get",
@@ -310,18 +304,7 @@ fn the_demo_ledgers_answers_match_their_documented_schemas() {
     )]);
     for (method, path, url) in cases {
         let url = format!("{base}{url}");
-        let request = match method {
-            "get" => agent
-                .get(&url)
-                .header("Authorization", &format!("Bearer {token}"))
-                .call(),
-            _ => agent
-                .post(&url)
-                .header("Authorization", &format!("Bearer {token}"))
-                .send(&b""[..]),
-        };
-        let body: serde_json::Value =
-            serde_json::from_str(&request.unwrap().body_mut().read_to_string().unwrap()).unwrap();
+        let body = read(method, &url);
         let schema = &document["paths"][path][method]["responses"]["200"]["content"]["application/json"]
             ["schema"];
         assert!(
