@@ -10,13 +10,13 @@
 //!
 //! `export` writes the signed events of a ledger in log order, ready to import elsewhere.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use ledger::event::{EventLimits, SignedEvent};
-use ledger::{AppendError, Ledger};
+use ledger::{AppendError, Ledger, PendingAppend};
 
 /// How many refusals the summary lists one by one.
 pub const REFUSALS_LISTED_MAX: usize = 20;
@@ -73,40 +73,37 @@ fn record_progress(progress: &Path, lines: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Appends a batch, setting aside refused events one at a time (a batch is all or
-/// nothing in the ledger; an import wants everything that may go in).
-fn append_all(
+/// Batches submitted and not yet durable: while the writer commits them, the next
+/// lines are read and parsed here and their signatures checked by the ledger's verifier
+/// stage, instead of each stage waiting for the one after it.
+const BATCHES_IN_FLIGHT: usize = 2;
+
+/// A batch of lines on its way into the ledger.
+#[derive(Default)]
+struct Batch {
+    /// Line numbers of the events submitted, with what the ledger will answer for each.
+    events: Vec<(u64, PendingAppend)>,
+    /// Lines refused before submission (not a signed event).
+    unparsed: Vec<(u64, &'static str, String)>,
+    /// The last line read into this batch, and the bytes read up to its end.
+    last_line: u64,
+    bytes_read: u64,
+}
+
+/// Submits a batch's events, each an append of its own so that a refused event holds
+/// back none of the others, in file order (waiting while the ledger's queue is full).
+fn submit(
     ledger: &Ledger,
-    mut batch: Vec<(u64, SignedEvent)>,
-    summary: &mut ImportSummary,
-) -> anyhow::Result<()> {
-    while !batch.is_empty() {
-        let events = batch.iter().map(|(_, e)| e.clone()).collect();
-        match ledger.append_batch(events) {
-            Ok(receipts) => {
-                for receipt in receipts {
-                    if receipt.duplicate {
-                        summary.duplicates += 1;
-                    } else {
-                        summary.appended += 1;
-                    }
-                }
-                return Ok(());
-            }
-            Err(AppendError::Rejected(r)) => {
-                let position = r.position.min(batch.len() - 1);
-                let (line, _) = batch.remove(position);
-                summary.refuse(line, r.rejection.code(), r.rejection.to_string());
-            }
-            Err(AppendError::Overloaded) => {
-                std::thread::sleep(std::time::Duration::from_millis(50))
-            }
-            Err(other) => {
-                return Err(other).context("the ledger failed; run the import again to resume");
-            }
-        }
+    events: Vec<(u64, SignedEvent)>,
+) -> anyhow::Result<Vec<(u64, PendingAppend)>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(())
+    let (lines, events): (Vec<u64>, Vec<SignedEvent>) = events.into_iter().unzip();
+    let pending = ledger
+        .submit_each(events)
+        .context("the ledger failed; run the import again to resume")?;
+    Ok(lines.into_iter().zip(pending).collect())
 }
 
 /// Imports `file` into the open ledger, `batch` events per commit. `report` is called
@@ -128,7 +125,35 @@ pub fn import(
         resumed_after: done,
         ..ImportSummary::default()
     };
-    let mut pending: Vec<(u64, SignedEvent)> = Vec::with_capacity(batch);
+    // Batches end in the order they were submitted (the ledger has one queue and one
+    // writer), so refusals are listed in line order and the progress file only ever
+    // names a line before which everything is durable.
+    let mut finish = |done: Batch| -> anyhow::Result<()> {
+        let mut refusals = done.unparsed;
+        for (line, pending) in done.events {
+            match pending.wait() {
+                Ok(receipts) if receipts.iter().all(|r| r.duplicate) => summary.duplicates += 1,
+                Ok(_) => summary.appended += 1,
+                Err(AppendError::Rejected(r)) => {
+                    refusals.push((line, r.rejection.code(), r.rejection.to_string()))
+                }
+                Err(other) => {
+                    return Err(other).context("the ledger failed; run the import again to resume");
+                }
+            }
+        }
+        refusals.sort_by_key(|(line, ..)| *line);
+        for (line, code, message) in refusals {
+            summary.refuse(line, code, message);
+        }
+        record_progress(&progress, done.last_line)?;
+        report(done.bytes_read);
+        Ok(())
+    };
+    let mut in_flight: VecDeque<Batch> = VecDeque::with_capacity(BATCHES_IN_FLIGHT + 1);
+    let mut filling = Batch::default();
+    let mut parsed: Vec<(u64, SignedEvent)> = Vec::with_capacity(batch);
+    let mut lines = 0_u64;
     let mut bytes_read = 0_u64;
     let mut line_number = 0_u64;
     for line in reader.split(b'\n') {
@@ -138,20 +163,34 @@ pub fn import(
         if line_number <= done || line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        summary.lines += 1;
+        lines += 1;
         match SignedEvent::parse(&line, &limits) {
-            Ok(event) => pending.push((line_number, event)),
-            Err(r) => summary.refuse(line_number, r.code(), r.to_string()),
+            Ok(event) => parsed.push((line_number, event)),
+            Err(r) => filling
+                .unparsed
+                .push((line_number, r.code(), r.to_string())),
         }
-        if pending.len() == batch {
-            append_all(ledger, std::mem::take(&mut pending), &mut summary)?;
-            record_progress(&progress, line_number)?;
-            report(bytes_read);
+        if parsed.len() == batch {
+            let events = std::mem::take(&mut parsed);
+            filling.events = submit(ledger, events)?;
+            filling.last_line = line_number;
+            filling.bytes_read = bytes_read;
+            in_flight.push_back(std::mem::take(&mut filling));
+            while in_flight.len() > BATCHES_IN_FLIGHT {
+                if let Some(oldest) = in_flight.pop_front() {
+                    finish(oldest)?;
+                }
+            }
         }
     }
-    append_all(ledger, pending, &mut summary)?;
-    record_progress(&progress, line_number)?;
-    report(bytes_read);
+    filling.events = submit(ledger, parsed)?;
+    filling.last_line = line_number;
+    filling.bytes_read = bytes_read;
+    in_flight.push_back(filling);
+    while let Some(oldest) = in_flight.pop_front() {
+        finish(oldest)?;
+    }
+    summary.lines = lines;
     Ok(summary)
 }
 

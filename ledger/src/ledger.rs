@@ -37,7 +37,7 @@ use crate::policy::PolicyRunner;
 use crate::registry::{AUTHORITY_REGISTERED, LogPosition, Registry};
 use crate::rejection::{BatchRejection, Rejection};
 use crate::store::{self, LogMeta, LogReader, StoreError};
-use crate::verifier::{self, Batch, Request};
+use crate::verifier::{self, Batch, Replies, Request};
 use crate::writer::Writer;
 
 /// Where the ledger gets the time it records (`recorded_at`) and times checkpoints by.
@@ -524,6 +524,32 @@ impl Ledger {
         self.queue(Batch::Signed(events))
     }
 
+    /// Queues `events` as appends of one event each, in this order: each is judged as if
+    /// appended alone right after the ones before it, so a refused event holds back
+    /// none of the others (what a bulk import wants; [`Ledger::submit`] is all or
+    /// nothing). An event id repeated is judged as a repeat of the earlier event. Made
+    /// for bulk callers: when the queue is full this waits for room instead of
+    /// answering [`AppendError::Overloaded`]. Returns one pending receipt per event, in
+    /// order.
+    pub fn submit_each(&self, events: Vec<SignedEvent>) -> Result<Vec<PendingAppend>, AppendError> {
+        self.check_count(events.len())?;
+        let (replies, pending) = (0..events.len())
+            .map(|_| {
+                let (tx, rx) = oneshot::channel();
+                (tx, PendingAppend { reply: rx })
+            })
+            .unzip();
+        let request = Request::Append {
+            events: Batch::Signed(events),
+            replies: Replies::Each(replies),
+        };
+        self.inner
+            .sender
+            .send(request)
+            .map_err(|_| AppendError::Closed)?;
+        Ok(pending)
+    }
+
     /// Does the verifier stage's work for `events` on the calling thread: checks the
     /// signatures against the registry as it is now, the canonical form and the
     /// catalogue payloads. A server that checks each request on its own worker thread
@@ -553,46 +579,45 @@ impl Ledger {
         &self,
         events: impl ExactSizeIterator<Item = &'e SignedEvent>,
     ) -> Result<(), AppendError> {
-        let config = &self.inner.shared.config;
-        let reject = |position, rejection| {
-            AppendError::Rejected(BatchRejection {
-                position,
-                rejection,
-            })
-        };
-        let count = events.len();
-        if count == 0 {
-            return Err(reject(0, Rejection::BatchEmpty));
-        }
-        if count > config.batch_events_max {
-            return Err(reject(
-                0,
-                Rejection::BatchTooLarge {
-                    count,
-                    max: config.batch_events_max,
-                },
-            ));
-        }
-        let mut seen = std::collections::HashSet::with_capacity(count);
+        self.check_count(events.len())?;
+        let mut seen = std::collections::HashSet::with_capacity(events.len());
         for (position, e) in events.enumerate() {
             if !seen.insert(e.envelope().event_id) {
-                return Err(reject(
+                return Err(AppendError::Rejected(BatchRejection {
                     position,
-                    Rejection::BatchDuplicateEventId(e.envelope().event_id.to_string()),
-                ));
+                    rejection: Rejection::BatchDuplicateEventId(e.envelope().event_id.to_string()),
+                }));
             }
         }
         Ok(())
     }
 
+    /// A batch holds at least one event and at most the configured number.
+    fn check_count(&self, count: usize) -> Result<(), AppendError> {
+        let max = self.inner.shared.config.batch_events_max;
+        let rejection = match count {
+            0 => Rejection::BatchEmpty,
+            count if count > max => Rejection::BatchTooLarge { count, max },
+            _ => return Ok(()),
+        };
+        Err(AppendError::Rejected(BatchRejection {
+            position: 0,
+            rejection,
+        }))
+    }
+
     fn queue(&self, events: Batch) -> Result<PendingAppend, AppendError> {
         let (tx, rx) = oneshot::channel();
-        match self
-            .inner
-            .sender
-            .try_send(Request::Append { events, reply: tx })
-        {
-            Ok(()) => Ok(PendingAppend { reply: rx }),
+        self.send(Request::Append {
+            events,
+            replies: Replies::Whole(tx),
+        })?;
+        Ok(PendingAppend { reply: rx })
+    }
+
+    fn send(&self, request: Request) -> Result<(), AppendError> {
+        match self.inner.sender.try_send(request) {
+            Ok(()) => Ok(()),
             Err(mpsc::TrySendError::Full(_)) => Err(AppendError::Overloaded),
             Err(mpsc::TrySendError::Disconnected(_)) => Err(AppendError::Closed),
         }

@@ -28,8 +28,28 @@ pub(crate) type Reply = oneshot::Sender<Result<Vec<Receipt>, AppendError>>;
 
 /// What a caller queues.
 pub(crate) enum Request {
-    Append { events: Batch, reply: Reply },
+    Append { events: Batch, replies: Replies },
     Shutdown,
+}
+
+/// Who waits for a queued batch.
+pub(crate) enum Replies {
+    /// One caller for the whole batch: it is appended all or nothing.
+    Whole(Reply),
+    /// One reply per event: each event is an append of its own (`Ledger::submit_each`).
+    Each(Vec<Reply>),
+}
+
+/// A batch's prepared events as the writer's appends.
+fn appends_of(prepared: Vec<Prepared>, replies: Replies) -> Group {
+    match replies {
+        Replies::Whole(reply) => vec![(prepared, reply)],
+        Replies::Each(replies) => prepared
+            .into_iter()
+            .zip(replies)
+            .map(|(event, reply)| (vec![event], reply))
+            .collect(),
+    }
 }
 
 /// A batch as queued: as the caller signed it, or already prepared on the caller's
@@ -232,9 +252,9 @@ pub(crate) fn run(shared: Arc<Shared>, requests: mpsc::Receiver<Request>, writer
         let mut appends = Vec::new();
         let mut events = 0;
         let mut take = |r: Request, appends: &mut Vec<_>| match r {
-            Request::Append { events: e, reply } => {
+            Request::Append { events: e, replies } => {
                 events += e.len();
-                appends.push((e, reply));
+                appends.push((e, replies));
                 events
             }
             Request::Shutdown => {
@@ -253,25 +273,25 @@ pub(crate) fn run(shared: Arc<Shared>, requests: mpsc::Receiver<Request>, writer
             continue;
         }
         let registry = shared.registry_snapshot();
-        let group: Group = appends
+        let prepared: Vec<Group> = appends
             .into_par_iter()
-            .map(|(events, reply)| {
-                (
+            .map(|(events, replies)| {
+                appends_of(
                     events.prepare(&registry, &shared.config.event_limits),
-                    reply,
+                    replies,
                 )
             })
             .collect();
-        if !writer.put(group) {
+        if !writer.put(prepared.into_iter().flatten().collect()) {
             return;
         }
     }
     // Finish what is queued, then let the writer seal the file.
     while let Ok(r) = requests.try_recv() {
-        if let Request::Append { events, reply } = r {
+        if let Request::Append { events, replies } = r {
             let registry = shared.registry_snapshot();
             let prepared = events.prepare(&registry, &shared.config.event_limits);
-            if !writer.put(vec![(prepared, reply)]) {
+            if !writer.put(appends_of(prepared, replies)) {
                 return;
             }
         }

@@ -12,6 +12,11 @@
 pub mod policy;
 pub mod script;
 
+/// The tests and benchmarks run on the server binary's allocator, so that what they
+/// measure is what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::Path;
 use std::sync::Arc;
 

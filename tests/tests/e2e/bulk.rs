@@ -50,7 +50,7 @@ fn events_export_and_import_idempotently_and_resume_after_an_interruption() {
         ledger::SystemClock::shared(),
     )
     .close();
-    let import = |file: &std::path::Path| {
+    let import_in_batches = |file: &std::path::Path, batch: &str| {
         cli(&[
             "import",
             "--db",
@@ -60,9 +60,10 @@ fn events_export_and_import_idempotently_and_resume_after_an_interruption() {
             "--file",
             file.to_str().unwrap(),
             "--batch",
-            "16",
+            batch,
         ])
     };
+    let import = |file: &std::path::Path| import_in_batches(file, "16");
     // Interrupted after 20 lines: the first run saw only them.
     let run_file = dir.path().join("run.jsonl");
     let first: String = text.lines().take(20).map(|l| format!("{l}\n")).collect();
@@ -103,4 +104,36 @@ fn events_export_and_import_idempotently_and_resume_after_an_interruption() {
         out.contains("line 1: unknown_field") || out.contains("line 1: missing_field"),
         "{out}"
     );
+
+    // Each event is judged on its own, in file order, across batches: a refusal in the
+    // middle holds back nothing after it, a later event builds on an earlier one of the
+    // same batch, and refusals are listed in line order.
+    let marked = police.weapon_marked(78);
+    let stream = marked.envelope().stream.to_string();
+    let lost = |version| {
+        let event = police.event(
+            &stream,
+            ledger::event::ExpectedVersion::Exact(version),
+            "WeaponReportedLost",
+            lost_report(),
+        );
+        String::from_utf8(event.to_canonical_vec()).unwrap()
+    };
+    let mixed = dir.path().join("mixed.jsonl");
+    let marked = String::from_utf8(marked.to_canonical_vec()).unwrap();
+    let other = String::from_utf8(police.weapon_marked(79).to_canonical_vec()).unwrap();
+    std::fs::write(
+        &mixed,
+        format!("{marked}\n{}\n{}\nnot json\n{other}\n", lost(4), lost(0)),
+    )
+    .unwrap();
+    let (code, out, err) = import_in_batches(&mixed, "2");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("5 lines, 3 appended, 0 already in the log, 2 refused"),
+        "{out}"
+    );
+    let second = out.find("line 2: wrong_expected_version").expect(&out);
+    let fourth = out.find("line 4: malformed_json").expect(&out);
+    assert!(second < fourth, "{out}");
 }

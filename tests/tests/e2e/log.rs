@@ -508,6 +508,49 @@ fn a_batch_is_all_or_nothing() {
 }
 
 #[test]
+fn events_submitted_each_on_their_own_are_judged_in_order_one_by_one() {
+    let f = fixture();
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    let before = f.size();
+    let marked = police.weapon_marked(1);
+    let stream = marked.envelope().stream.to_string();
+    let lost = |version| {
+        police.event(
+            &stream,
+            ExpectedVersion::Exact(version),
+            "WeaponReportedLost",
+            lost_report(),
+        )
+    };
+    // The second event is refused; the ones after it still go in, and each sees the
+    // ones before it (the fourth continues the first's stream); the repeated id is a
+    // duplicate of the earlier event.
+    let events = vec![
+        marked.clone(),
+        lost(5),
+        police.weapon_marked(2),
+        lost(0),
+        marked,
+    ];
+    let mut outcomes = f
+        .ledger
+        .submit_each(events)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.wait());
+    let mut next = || outcomes.next().unwrap();
+    assert_eq!(next().unwrap()[0].index, before);
+    assert_eq!(code(next()), "wrong_expected_version");
+    assert_eq!(next().unwrap()[0].index, before + 1);
+    assert_eq!(next().unwrap()[0].index, before + 2);
+    let repeated = next().unwrap().remove(0);
+    assert!(repeated.duplicate && repeated.index == before);
+    assert_eq!(f.size(), before + 3);
+    assert_eq!(code(f.ledger.submit_each(Vec::new())), "batch_empty");
+    f.verified();
+}
+
+#[test]
 fn concurrent_appenders_share_commits() {
     let f = fixture();
     let police = register(&f.ledger, "zz-police", "police", 10);
