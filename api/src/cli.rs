@@ -60,9 +60,10 @@ enum Command {
         #[arg(long = "trace-deadline", value_parser = parse_deadline)]
         trace_deadlines: Vec<(String, u32)>,
     },
-    /// Import signed events from a JSON Lines file (one per line) into a ledger file, in
-    /// batches, through the ledger's rules: idempotent, resumable after an interruption
-    /// (progress in FILE.import-progress), with a summary of what was refused and why.
+    /// Import signed events from a JSON Lines file (one per line) into a ledger file
+    /// through the ledger's rules, each event judged on its own in file order (a refused
+    /// line holds back no other): idempotent, resumable after an interruption (progress
+    /// in FILE.import-progress), with a summary of what was refused and why.
     Import {
         /// The ledger file (not in use by a server).
         #[arg(long)]
@@ -73,7 +74,8 @@ enum Command {
         /// The JSON Lines file of signed events.
         #[arg(long)]
         file: PathBuf,
-        /// Events per durable commit.
+        /// Events submitted at a time (two such batches are in flight: the next is
+        /// read and checked while the previous one is written).
         #[arg(long, default_value_t = 1000)]
         batch: usize,
     },

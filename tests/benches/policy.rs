@@ -4,7 +4,8 @@
 //! to install a module (compile and write the cache) and to load it from the cache.
 //!
 //! Run: `./policies/build.sh && cargo bench -p armsledger-tests --bench policy`
-//! (`ARMSLEDGER_BENCH_EVALUATIONS`, default 20,000 per case).
+//! (`ARMSLEDGER_BENCH_EVALUATIONS`, default 20,000 per case; `ARMSLEDGER_BENCH_CASE=allow` or
+//! `deny` runs one case only, e.g. under `perf stat -e page-faults`).
 #![expect(
     clippy::unwrap_used,
     reason = "a benchmark: a failure should stop it loudly"
@@ -71,6 +72,9 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (what, file) in cases {
+        if std::env::var("ARMSLEDGER_BENCH_CASE").is_ok_and(|only| only != what) {
+            continue;
+        }
         let input = fixture_input(file);
         let expected = run(&input);
         assert_eq!(
