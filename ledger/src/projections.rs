@@ -212,28 +212,58 @@ pub fn rebuild(reader: &LogReader) -> Result<Rebuilt, StoreError> {
     let mut memory = MemoryViews::default();
     let mut rebuilt = Rebuilt::default();
     let mut from = 0;
-    while from < size {
-        let limit = usize::try_from(REBUILD_CHUNK.min(size - from)).unwrap_or(usize::MAX);
-        let chunk = reader.entries_bytes(from, limit)?;
-        let decoded: Vec<Decoded> = chunk
-            .par_iter()
-            .enumerate()
-            .map(|(offset, bytes)| decode_entry(from + offset as u64, bytes))
-            .collect::<Result<_, _>>()?;
-        for item in decoded {
-            match &item.event {
-                Some(Ok(event)) => {
-                    fold(&registry, &item, event, &mut memory)?;
-                    rebuilt.applied += 1;
-                }
-                None => {}
-                Some(Err(())) => rebuilt.uninterpreted.push(item.index),
-            }
-        }
-        from += limit as u64;
+    let mut decoded = decode_chunk(from, &read_chunk(reader, from, size)?)?;
+    // The fold is sequential (log order); decoding is not. While one thread folds this
+    // chunk, the pool decodes the next one.
+    while !decoded.is_empty() {
+        from += decoded.len() as u64;
+        let next = read_chunk(reader, from, size)?;
+        let (next, folded) = rayon::join(
+            || decode_chunk(from, &next),
+            || fold_chunk(&registry, decoded, &mut memory, &mut rebuilt),
+        );
+        folded?;
+        decoded = next?;
     }
     rebuilt.views = memory.into_views();
     Ok(rebuilt)
+}
+
+/// The stored bytes of up to [`REBUILD_CHUNK`] entries from `from`; none past the end.
+fn read_chunk(reader: &LogReader, from: u64, size: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+    if from >= size {
+        return Ok(Vec::new());
+    }
+    let limit = usize::try_from(REBUILD_CHUNK.min(size - from)).unwrap_or(usize::MAX);
+    reader.entries_bytes(from, limit)
+}
+
+/// Decodes a chunk of entries, the first being entry `from`, on all cores.
+fn decode_chunk(from: u64, chunk: &[Vec<u8>]) -> Result<Vec<Decoded>, StoreError> {
+    chunk
+        .par_iter()
+        .enumerate()
+        .map(|(offset, bytes)| decode_entry(from + offset as u64, bytes))
+        .collect()
+}
+
+fn fold_chunk(
+    registry: &Registry,
+    decoded: Vec<Decoded>,
+    memory: &mut MemoryViews,
+    rebuilt: &mut Rebuilt,
+) -> Result<(), StoreError> {
+    for item in decoded {
+        match &item.event {
+            Some(Ok(event)) => {
+                fold(registry, &item, event, memory)?;
+                rebuilt.applied += 1;
+            }
+            None => {}
+            Some(Err(())) => rebuilt.uninterpreted.push(item.index),
+        }
+    }
+    Ok(())
 }
 
 /// Decodes every entry as [`rebuild`] does and folds nothing: the reference the rebuild's
@@ -242,9 +272,11 @@ pub fn decode_only(reader: &LogReader) -> Result<u64, StoreError> {
     let size = reader.tree_size()?;
     let mut events = 0;
     let mut from = 0;
-    while from < size {
-        let limit = usize::try_from(REBUILD_CHUNK.min(size - from)).unwrap_or(usize::MAX);
-        let chunk = reader.entries_bytes(from, limit)?;
+    loop {
+        let chunk = read_chunk(reader, from, size)?;
+        if chunk.is_empty() {
+            return Ok(events);
+        }
         events += chunk
             .par_iter()
             .enumerate()
@@ -253,9 +285,8 @@ pub fn decode_only(reader: &LogReader) -> Result<u64, StoreError> {
                     .map(|d| u64::from(matches!(d.event, Some(Ok(_)))))
             })
             .sum::<Result<u64, StoreError>>()?;
-        from += limit as u64;
+        from += chunk.len() as u64;
     }
-    Ok(events)
 }
 
 fn decode_entry(index: u64, bytes: &[u8]) -> Result<Decoded, StoreError> {
