@@ -90,20 +90,28 @@ struct Batch {
     bytes_read: u64,
 }
 
-/// Submits a batch's events, each an append of its own so that a refused event holds
-/// back none of the others, in file order (waiting while the ledger's queue is full).
-fn submit(
-    ledger: &Ledger,
-    events: Vec<(u64, SignedEvent)>,
-) -> anyhow::Result<Vec<(u64, PendingAppend)>> {
-    if events.is_empty() {
-        return Ok(Vec::new());
+impl Batch {
+    /// Submits `events`, the batch's parsed lines, each an append of its own so that a
+    /// refused event holds back none of the others, in file order (waiting while the
+    /// ledger's queue is full); `last_line` and `bytes_read` say where the batch ends.
+    fn submitted(
+        mut self,
+        ledger: &Ledger,
+        events: Vec<(u64, SignedEvent)>,
+        last_line: u64,
+        bytes_read: u64,
+    ) -> anyhow::Result<Self> {
+        if !events.is_empty() {
+            let (lines, events): (Vec<u64>, Vec<SignedEvent>) = events.into_iter().unzip();
+            let pending = ledger
+                .submit_each(events)
+                .context("the ledger failed; run the import again to resume")?;
+            self.events = lines.into_iter().zip(pending).collect();
+        }
+        self.last_line = last_line;
+        self.bytes_read = bytes_read;
+        Ok(self)
     }
-    let (lines, events): (Vec<u64>, Vec<SignedEvent>) = events.into_iter().unzip();
-    let pending = ledger
-        .submit_each(events)
-        .context("the ledger failed; run the import again to resume")?;
-    Ok(lines.into_iter().zip(pending).collect())
 }
 
 /// Imports `file` into the open ledger, `batch` events per commit. `report` is called
@@ -172,21 +180,16 @@ pub fn import(
         }
         if parsed.len() == batch {
             let events = std::mem::take(&mut parsed);
-            filling.events = submit(ledger, events)?;
-            filling.last_line = line_number;
-            filling.bytes_read = bytes_read;
-            in_flight.push_back(std::mem::take(&mut filling));
-            while in_flight.len() > BATCHES_IN_FLIGHT {
-                if let Some(oldest) = in_flight.pop_front() {
-                    finish(oldest)?;
-                }
+            let full = std::mem::take(&mut filling);
+            in_flight.push_back(full.submitted(ledger, events, line_number, bytes_read)?);
+            if in_flight.len() > BATCHES_IN_FLIGHT
+                && let Some(oldest) = in_flight.pop_front()
+            {
+                finish(oldest)?;
             }
         }
     }
-    filling.events = submit(ledger, parsed)?;
-    filling.last_line = line_number;
-    filling.bytes_read = bytes_read;
-    in_flight.push_back(filling);
+    in_flight.push_back(filling.submitted(ledger, parsed, line_number, bytes_read)?);
     while let Some(oldest) = in_flight.pop_front() {
         finish(oldest)?;
     }

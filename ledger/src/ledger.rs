@@ -608,14 +608,15 @@ impl Ledger {
 
     fn queue(&self, events: Batch) -> Result<PendingAppend, AppendError> {
         let (tx, rx) = oneshot::channel();
-        self.send(Request::Append {
+        self.try_send(Request::Append {
             events,
             replies: Replies::Whole(tx),
         })?;
         Ok(PendingAppend { reply: rx })
     }
 
-    fn send(&self, request: Request) -> Result<(), AppendError> {
+    /// Queues a request, or answers `Overloaded` at once when the queue is full.
+    fn try_send(&self, request: Request) -> Result<(), AppendError> {
         match self.inner.sender.try_send(request) {
             Ok(()) => Ok(()),
             Err(mpsc::TrySendError::Full(_)) => Err(AppendError::Overloaded),

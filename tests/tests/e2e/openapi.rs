@@ -106,29 +106,31 @@ fn check(
     value: &serde_json::Value,
     at: &str,
 ) -> Result<(), String> {
+    check_part(document, schema, value, at, true)
+}
+
+/// The schema a `$ref` names.
+fn referenced<'d>(document: &'d serde_json::Value, reference: &str) -> &'d serde_json::Value {
+    let name = reference.trim_start_matches("#/components/schemas/");
+    &document["components"]["schemas"][name]
+}
+
+/// [`check`]; `whole` is false for a part of an `allOf`, whose members are checked
+/// against the union of the parts, not the part alone.
+fn check_part(
+    document: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    at: &str,
+    whole: bool,
+) -> Result<(), String> {
     use serde_json::Value;
     if let Some(reference) = schema["$ref"].as_str() {
-        let name = reference.trim_start_matches("#/components/schemas/");
-        let target = &document["components"]["schemas"][name];
-        return if schema.get("x-skip-members").is_some() {
-            check(
-                document,
-                &Value::Object(without_properties_check(target)),
-                value,
-                at,
-            )
-        } else {
-            check(document, target, value, at)
-        };
+        return check_part(document, referenced(document, reference), value, at, whole);
     }
     if let Some(all) = schema["allOf"].as_array() {
         for part in all {
-            check(
-                document,
-                &Value::Object(without_properties_check(part)),
-                value,
-                at,
-            )?;
+            check_part(document, part, value, at, false)?;
         }
         return members_named(document, schema, value, at);
     }
@@ -190,20 +192,11 @@ fn check(
                 }
             }
         }
-        if schema.get("x-skip-members").is_none() {
+        if whole {
             members_named(document, schema, value, at)?;
         }
     }
     Ok(())
-}
-
-/// A part of an `allOf`: its members are checked against the union, not the part alone.
-fn without_properties_check(
-    part: &serde_json::Value,
-) -> serde_json::Map<String, serde_json::Value> {
-    let mut part = part.as_object().cloned().unwrap_or_default();
-    part.insert("x-skip-members".into(), serde_json::Value::Bool(true));
-    part
 }
 
 /// Every member of an object is named by the schema (through `$ref`s and `allOf`).
@@ -215,8 +208,7 @@ fn members_named(
 ) -> Result<(), String> {
     fn names(document: &serde_json::Value, schema: &serde_json::Value, out: &mut Vec<String>) {
         if let Some(reference) = schema["$ref"].as_str() {
-            let name = reference.trim_start_matches("#/components/schemas/");
-            return names(document, &document["components"]["schemas"][name], out);
+            return names(document, referenced(document, reference), out);
         }
         for part in schema["allOf"].as_array().into_iter().flatten() {
             names(document, part, out);
