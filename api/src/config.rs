@@ -16,6 +16,7 @@
 //! commit_events_max = 4096
 //! queue_appends_max = 4096
 //! checkpoint_interval_ms = 1000
+//! view_cache_bytes = 33554432   # decoded views kept for the next read (0: none)
 //!
 //! [trace_deadline_days]          # national deadlines to answer a trace, by State
 //! BE = 30
@@ -61,6 +62,7 @@ pub struct Limits {
     pub commit_events_max: Option<usize>,
     pub queue_appends_max: Option<usize>,
     pub checkpoint_interval_ms: Option<u64>,
+    pub view_cache_bytes: Option<usize>,
 }
 
 /// One layer of settings (the file, the environment or the flags).
@@ -170,6 +172,10 @@ impl Settings {
                     .limits
                     .checkpoint_interval_ms
                     .or(base.limits.checkpoint_interval_ms),
+                view_cache_bytes: self
+                    .limits
+                    .view_cache_bytes
+                    .or(base.limits.view_cache_bytes),
             },
             trace_deadline_days,
             policy_cache: self.policy_cache.or(base.policy_cache),
@@ -206,6 +212,7 @@ impl Settings {
             checkpoint_interval_ms: limits
                 .checkpoint_interval_ms
                 .unwrap_or(defaults.checkpoint_interval_ms),
+            view_cache_bytes: limits.view_cache_bytes.unwrap_or(defaults.view_cache_bytes),
         };
         let mut trace_deadline_days = HashMap::new();
         for (state, days) in self.trace_deadline_days {
@@ -247,6 +254,7 @@ mod tests {
             [limits]
             checkpoint_interval_ms = 5000
             batch_events_max = 10
+            view_cache_bytes = 0
             [trace_deadline_days]
             BE = 30
             FR = 60
@@ -271,6 +279,7 @@ mod tests {
         assert_eq!(resolved.workers, 3);
         assert_eq!(resolved.ledger.checkpoint_interval_ms, 2000);
         assert_eq!(resolved.ledger.batch_events_max, 10);
+        assert_eq!(resolved.ledger.view_cache_bytes, 0);
         assert_eq!(
             resolved.ledger.queue_appends_max,
             LedgerConfig::default().queue_appends_max

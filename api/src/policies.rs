@@ -210,15 +210,17 @@ pub(crate) async fn dry_run_installed(
     authority_or_auditor(&request, &ledger, &tokens)?;
     let stream = format!("policy:{}", path.into_inner());
     let reader = ledger.reader().map_err(internal)?;
-    let Some(View::Policy(policy)) = reader.view(&stream).map_err(internal)? else {
+    let view = reader.view(&stream).map_err(internal)?;
+    let Some(View::Policy(policy)) = view.as_deref() else {
         return Err(Problem::new(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("no {stream}"),
         ));
     };
+    let policy = (**policy).clone();
     drop(reader);
-    dry_run(ledger, *policy, body).await
+    dry_run(ledger, policy, body).await
 }
 
 /// The candidate of `POST /v1/policies:dry-run`: an uploaded module (and data file).

@@ -7,6 +7,7 @@
 //! that a refusal never tells whether it is there.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -71,7 +72,7 @@ fn visible_view(
     principal: &Principal,
     stream: &str,
     what: &str,
-) -> Result<View, Problem> {
+) -> Result<Arc<View>, Problem> {
     match reader.view(stream).map_err(internal)? {
         Some(view) if principal.may_read(&view) => Ok(view),
         _ => Err(not_found(what)),
@@ -469,10 +470,11 @@ pub(crate) async fn verify_euc(
         None => today(),
     };
     let stream = stream_name("euc", &path)?;
-    let View::Euc(euc) = visible_view(&reader, &principal, &stream, "end-user certificate")? else {
+    let view = visible_view(&reader, &principal, &stream, "end-user certificate")?;
+    let View::Euc(euc) = &*view else {
         return Err(not_found("end-user certificate"));
     };
-    Ok(HttpResponse::Ok().json(verify_certificate(&euc, &ledger.registry(), on)))
+    Ok(HttpResponse::Ok().json(verify_certificate(euc, &ledger.registry(), on)))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -618,10 +620,11 @@ pub(crate) async fn trace(
 ) -> Result<HttpResponse, Problem> {
     let (principal, reader) = reader_for(&request, &ledger, &tokens)?;
     let stream = stream_name("trace", &path)?;
-    let View::Trace(trace) = visible_view(&reader, &principal, &stream, "trace request")? else {
+    let view = visible_view(&reader, &principal, &stream, "trace request")?;
+    let View::Trace(trace) = &*view else {
         return Err(not_found("trace request"));
     };
-    Ok(HttpResponse::Ok().json(trace_item(trace, &settings, today())))
+    Ok(HttpResponse::Ok().json(trace_item(trace.clone(), &settings, today())))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -77,6 +77,9 @@ pub struct LedgerConfig {
     /// A new checkpoint is signed at most this often, and at least this soon after the
     /// tree grows.
     pub checkpoint_interval_ms: u64,
+    /// The stored bytes of decoded views that readers keep for the next read of the same
+    /// view (zero: no cache).
+    pub view_cache_bytes: usize,
 }
 
 impl Default for LedgerConfig {
@@ -87,6 +90,7 @@ impl Default for LedgerConfig {
             commit_events_max: 4096,
             queue_appends_max: 4096,
             checkpoint_interval_ms: 1000,
+            view_cache_bytes: 32 << 20,
         }
     }
 }
@@ -216,6 +220,8 @@ pub(crate) struct Shared {
     /// Runs the policies that govern events; none until the process plugs a host in, and
     /// then every governed event is denied (deny by default).
     pub(crate) policy_runner: RwLock<Option<Arc<dyn PolicyRunner>>>,
+    /// Views decoded by readers, kept for the next read of the same stored bytes.
+    pub(crate) views: Arc<crate::view_cache::ViewCache>,
 }
 
 impl Shared {
@@ -391,6 +397,7 @@ impl Ledger {
             config,
             registry: RwLock::new(Arc::new(registry)),
             policy_runner: RwLock::new(None),
+            views: Arc::new(crate::view_cache::ViewCache::new(config.view_cache_bytes)),
         });
         let (sender, requests) = mpsc::sync_channel(config.queue_appends_max);
         // What the verifier prepares waits here, up to one commit's worth, while the
@@ -503,7 +510,8 @@ impl Ledger {
 
     /// A consistent snapshot of the log for reading.
     pub fn reader(&self) -> Result<LogReader, StoreError> {
-        LogReader::begin(&self.inner.shared.db)
+        let shared = &self.inner.shared;
+        Ok(LogReader::begin(&shared.db)?.with_view_cache(Arc::clone(&shared.views)))
     }
 
     /// Appends one event and waits until it is durable.

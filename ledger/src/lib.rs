@@ -53,6 +53,7 @@ pub mod store;
 pub mod values;
 mod verifier;
 pub mod verify;
+mod view_cache;
 mod writer;
 
 pub use ledger::{

@@ -508,7 +508,7 @@ struct SnapshotViews<'r>(&'r crate::store::LogReader);
 
 impl Views for SnapshotViews<'_> {
     fn get(&mut self, stream: &str) -> Result<Option<View>, StoreError> {
-        self.0.view(stream)
+        Ok(self.0.view(stream)?.map(std::sync::Arc::unwrap_or_clone))
     }
     fn put(&mut self, _stream: String, _view: View) {}
     fn serial_holders(

@@ -12,6 +12,7 @@
 //! rebuilds them in memory and requires the stored ones to be identical.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
@@ -27,6 +28,9 @@ pub(crate) const SERIAL_INDEX: TableDefinition<(&str, u128), ()> =
     TableDefinition::new("serial_index");
 pub(crate) const SERIAL_SUFFIXES: TableDefinition<(&str, u128), ()> =
     TableDefinition::new("serial_suffixes");
+
+/// A decoded view beside its stored JSON.
+pub type ViewAndJson = (Arc<View>, Vec<u8>);
 
 /// Views by stream name, sorted so that writing and comparing them is deterministic.
 pub type ViewMap = BTreeMap<String, View>;
@@ -443,8 +447,8 @@ pub struct HistoryEntry {
 impl LogReader {
     /// Every entry of a stream in order, each with the corrections that name it.
     pub fn stream_history(&self, stream: &str) -> Result<Vec<HistoryEntry>, StoreError> {
-        let corrections = match self.view(stream)? {
-            Some(View::Weapon(weapon)) => weapon.corrections,
+        let corrections = match self.view(stream)?.as_deref() {
+            Some(View::Weapon(weapon)) => weapon.corrections.clone(),
             _ => Vec::new(),
         };
         let mut history = Vec::new();
@@ -467,23 +471,32 @@ impl LogReader {
     }
 
     /// The projection of one stream.
-    pub fn view(&self, stream: &str) -> Result<Option<View>, StoreError> {
-        let table = self.txn.open_table(PROJECTIONS)?;
-        table
-            .get(stream)?
-            .map(|bytes| decode(stream, bytes.value()))
-            .transpose()
-    }
-
-    /// The projection of one stream, with its stored JSON: what a client is served as
-    /// is (the bytes are `View`'s serialization, written by the same code).
-    pub fn view_and_json(&self, stream: &str) -> Result<Option<(View, Vec<u8>)>, StoreError> {
+    pub fn view(&self, stream: &str) -> Result<Option<Arc<View>>, StoreError> {
         let table = self.txn.open_table(PROJECTIONS)?;
         let Some(stored) = table.get(stream)? else {
             return Ok(None);
         };
-        let bytes = stored.value().to_vec();
-        Ok(Some((decode(stream, &bytes)?, bytes)))
+        self.decoded(stream, stored.value()).map(Some)
+    }
+
+    /// The projection of one stream, with its stored JSON: what a client is served as
+    /// is (the bytes are `View`'s serialization, written by the same code).
+    pub fn view_and_json(&self, stream: &str) -> Result<Option<ViewAndJson>, StoreError> {
+        let table = self.txn.open_table(PROJECTIONS)?;
+        let Some(stored) = table.get(stream)? else {
+            return Ok(None);
+        };
+        let bytes = stored.value();
+        Ok(Some((self.decoded(stream, bytes)?, bytes.to_vec())))
+    }
+
+    /// `bytes` (the stored projection of `stream`) decoded, through the ledger's cache of
+    /// decoded views when the reader has one.
+    fn decoded(&self, stream: &str, bytes: &[u8]) -> Result<Arc<View>, StoreError> {
+        match &self.views {
+            Some(cache) => cache.view(stream, bytes, || decode(stream, bytes)),
+            None => decode(stream, bytes).map(Arc::new),
+        }
     }
 
     /// Every projection whose stream starts with `prefix` (`"trace:"`...), from the stream

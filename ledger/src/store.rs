@@ -198,6 +198,8 @@ pub struct StreamHead {
 /// everything read through one reader belongs to the same tree.
 pub struct LogReader {
     pub(crate) txn: ReadTransaction,
+    /// The ledger's cache of decoded views, for readers of a running ledger.
+    pub(crate) views: Option<std::sync::Arc<crate::view_cache::ViewCache>>,
 }
 
 impl std::fmt::Debug for LogReader {
@@ -210,7 +212,16 @@ impl LogReader {
     pub(crate) fn begin(db: &redb::Database) -> Result<Self, StoreError> {
         Ok(Self {
             txn: db.begin_read()?,
+            views: None,
         })
+    }
+
+    pub(crate) fn with_view_cache(
+        mut self,
+        views: std::sync::Arc<crate::view_cache::ViewCache>,
+    ) -> Self {
+        self.views = Some(views);
+        self
     }
 
     /// Opens a reader on a file that no process is writing (e.g. a copy), read-only.
@@ -218,6 +229,7 @@ impl LogReader {
         let db = redb::ReadOnlyDatabase::open(path)?;
         Ok(Self {
             txn: db.begin_read()?,
+            views: None,
         })
     }
 

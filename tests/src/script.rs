@@ -183,6 +183,7 @@ impl Script {
             .expect("a reader")
             .view(stream)
             .expect("a readable projection")
+            .map(std::sync::Arc::unwrap_or_clone)
     }
 
     pub fn weapon(&self, id: &str) -> WeaponView {

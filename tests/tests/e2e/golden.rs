@@ -81,7 +81,7 @@ fn the_format_2_golden_ledger_opens_verifies_and_grows() {
         GOLDEN_V2_DIGEST.trim()
     );
     let stolen = format!("weapon:{}", uuid_from(2003));
-    match reader.view(&stolen).unwrap() {
+    match reader.view(&stolen).unwrap().as_deref() {
         Some(ledger::domain::views::View::Weapon(weapon)) => {
             assert_eq!(weapon.status, ledger::domain::views::WeaponStatus::Stolen);
             assert_eq!(
@@ -246,7 +246,7 @@ fn the_format_3_golden_ledger_opens_verifies_and_grows() {
         input["context"]["brokers"][0]["registration"]["registration_number"],
         "BE-BRK-2026-014"
     );
-    match reader.view("licence:BE-2026-1").unwrap() {
+    match reader.view("licence:BE-2026-1").unwrap().as_deref() {
         Some(ledger::domain::views::View::Licence(licence)) => {
             assert_eq!(licence.requirements_met.len(), 1)
         }

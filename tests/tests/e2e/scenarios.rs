@@ -1468,12 +1468,12 @@ fn projections_rebuilt_from_the_log_equal_the_stored_ones() {
     }
     for (stream, view) in &views {
         assert_eq!(
-            reader.view(stream).unwrap().as_ref(),
+            reader.view(stream).unwrap().as_deref(),
             Some(view),
             "{stream} in the copy"
         );
         assert_eq!(
-            written.view(stream).unwrap().as_ref(),
+            written.view(stream).unwrap().as_deref(),
             Some(view),
             "{stream} as appended"
         );
