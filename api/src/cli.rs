@@ -55,6 +55,9 @@ enum Command {
         /// Log lines as JSON or text (default text).
         #[arg(long, value_enum)]
         log_format: Option<crate::config::LogFormat>,
+        /// The least severe lines logged (default info: one line per request).
+        #[arg(long, value_enum)]
+        log_level: Option<crate::config::LogLevel>,
         /// Days a State gives itself to answer a trace request, as STATE=DAYS (e.g.
         /// BE=30); repeat for several States. Requests past it are flagged overdue.
         #[arg(long = "trace-deadline", value_parser = parse_deadline)]
@@ -383,6 +386,7 @@ pub fn run(
             workers,
             tokens,
             log_format,
+            log_level,
             trace_deadlines,
         } => (|| {
             let mut flags = crate::config::Settings {
@@ -392,6 +396,7 @@ pub fn run(
                 workers,
                 tokens,
                 log_format,
+                log_level,
                 trace_deadline_days: trace_deadlines.into_iter().collect(),
                 ..crate::config::Settings::default()
             };
@@ -467,7 +472,7 @@ fn serve(settings: crate::config::Resolved, out: &mut dyn Write) -> anyhow::Resu
             db.display()
         );
     }
-    crate::server::init_logging(settings.log_format);
+    crate::server::init_logging(settings.log_format, settings.log_level);
     let pem = std::fs::read_to_string(log_key)
         .with_context(|| format!("reading the log key {}", log_key.display()))?;
     let key = crypto::signing_key_from_pem(&pem)

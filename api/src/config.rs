@@ -8,6 +8,7 @@
 //! workers = 4
 //! tokens = "be.tokens.json"
 //! log_format = "json"            # or "text"
+//! log_level = "warn"             # error, warn, info (default: a line per request) or debug
 //!
 //! [limits]
 //! event_bytes_max = 65536
@@ -32,7 +33,7 @@
 //! ```
 //!
 //! Environment: `ARMSLEDGER_DB`, `ARMSLEDGER_LOG_KEY`, `ARMSLEDGER_LISTEN`,
-//! `ARMSLEDGER_WORKERS`, `ARMSLEDGER_TOKENS`, `ARMSLEDGER_LOG_FORMAT`,
+//! `ARMSLEDGER_WORKERS`, `ARMSLEDGER_TOKENS`, `ARMSLEDGER_LOG_FORMAT`, `ARMSLEDGER_LOG_LEVEL`,
 //! `ARMSLEDGER_CHECKPOINT_INTERVAL_MS`, `ARMSLEDGER_POLICY_CACHE`. Unknown keys in the file are refused, so a typo
 //! does not pass for a setting.
 
@@ -50,6 +51,29 @@ pub enum LogFormat {
     #[default]
     Text,
     Json,
+}
+
+/// The least severe log lines written: `info` (the default) logs one line per request,
+/// `warn` only what needs an operator's attention.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    #[default]
+    Info,
+    Debug,
+}
+
+impl LogLevel {
+    pub fn as_tracing(self) -> tracing::Level {
+        match self {
+            LogLevel::Error => tracing::Level::ERROR,
+            LogLevel::Warn => tracing::Level::WARN,
+            LogLevel::Info => tracing::Level::INFO,
+            LogLevel::Debug => tracing::Level::DEBUG,
+        }
+    }
 }
 
 /// The limits of `ledger::LedgerConfig`, each optional.
@@ -75,6 +99,7 @@ pub struct Settings {
     pub workers: Option<usize>,
     pub tokens: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
+    pub log_level: Option<LogLevel>,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
@@ -93,6 +118,7 @@ pub struct Resolved {
     pub workers: usize,
     pub tokens: PathBuf,
     pub log_format: LogFormat,
+    pub log_level: LogLevel,
     pub ledger: LedgerConfig,
     pub trace_deadline_days: HashMap<String, u32>,
     pub policy_cache: PathBuf,
@@ -124,6 +150,16 @@ impl Settings {
             Some("text") => Some(LogFormat::Text),
             Some(other) => bail!("ARMSLEDGER_LOG_FORMAT={other:?}: expected json or text"),
         };
+        let log_level = match lookup("ARMSLEDGER_LOG_LEVEL").as_deref() {
+            None => None,
+            Some(level) => Some(
+                <LogLevel as clap::ValueEnum>::from_str(level, true).map_err(|_| {
+                    anyhow::anyhow!(
+                        "ARMSLEDGER_LOG_LEVEL={level:?}: expected error, warn, info or debug"
+                    )
+                })?,
+            ),
+        };
         Ok(Self {
             db: lookup("ARMSLEDGER_DB").map(PathBuf::from),
             log_key: lookup("ARMSLEDGER_LOG_KEY").map(PathBuf::from),
@@ -132,6 +168,7 @@ impl Settings {
                 .map(|w| usize::try_from(w).unwrap_or(usize::MAX)),
             tokens: lookup("ARMSLEDGER_TOKENS").map(PathBuf::from),
             log_format,
+            log_level,
             limits: Limits {
                 checkpoint_interval_ms: number("ARMSLEDGER_CHECKPOINT_INTERVAL_MS")?,
                 ..Limits::default()
@@ -153,6 +190,7 @@ impl Settings {
             workers: self.workers.or(base.workers),
             tokens: self.tokens.or(base.tokens),
             log_format: self.log_format.or(base.log_format),
+            log_level: self.log_level.or(base.log_level),
             limits: Limits {
                 event_bytes_max: self.limits.event_bytes_max.or(base.limits.event_bytes_max),
                 json_depth_max: self.limits.json_depth_max.or(base.limits.json_depth_max),
@@ -233,6 +271,7 @@ impl Settings {
             listen: self.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned()),
             workers: self.workers.unwrap_or(2).max(1),
             log_format: self.log_format.unwrap_or_default(),
+            log_level: self.log_level.unwrap_or_default(),
             ledger,
             trace_deadline_days,
         })
@@ -264,6 +303,7 @@ mod tests {
         let env = Settings::from_env(|name| match name {
             "ARMSLEDGER_LISTEN" => Some("127.0.0.1:7000".into()),
             "ARMSLEDGER_CHECKPOINT_INTERVAL_MS" => Some("2000".into()),
+            "ARMSLEDGER_LOG_LEVEL" => Some("WARN".into()),
             _ => None,
         })
         .unwrap();
@@ -277,6 +317,7 @@ mod tests {
         assert_eq!(resolved.tokens, PathBuf::from("file.tokens.json"));
         assert_eq!(resolved.listen, "127.0.0.1:7000");
         assert_eq!(resolved.workers, 3);
+        assert_eq!(resolved.log_level, LogLevel::Warn);
         assert_eq!(resolved.ledger.checkpoint_interval_ms, 2000);
         assert_eq!(resolved.ledger.batch_events_max, 10);
         assert_eq!(resolved.ledger.view_cache_bytes, 0);
@@ -294,6 +335,12 @@ mod tests {
         assert!(toml::from_str::<Settings>("[limits]\nevent_byte_max = 1").is_err());
         let bad = Settings::from_env(|n| (n == "ARMSLEDGER_WORKERS").then(|| "many".into()));
         assert!(bad.unwrap_err().to_string().contains("ARMSLEDGER_WORKERS"));
+        let bad = Settings::from_env(|n| (n == "ARMSLEDGER_LOG_LEVEL").then(|| "loud".into()));
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .contains("ARMSLEDGER_LOG_LEVEL")
+        );
         let unknown_state = Settings {
             db: Some("x".into()),
             log_key: Some("y".into()),

@@ -397,8 +397,9 @@ pub struct ServerOptions {
 
 /// Starts the process's log output (once; later calls change nothing): one line per
 /// request and per lifecycle step, as text or JSON.
-pub fn init_logging(format: crate::config::LogFormat) {
+pub fn init_logging(format: crate::config::LogFormat, level: crate::config::LogLevel) {
     let builder = tracing_subscriber::fmt()
+        .with_max_level(level.as_tracing())
         .with_target(false)
         .with_writer(std::io::stderr);
     let _ = match format {
