@@ -170,7 +170,38 @@ impl Principal {
 #[derive(Debug)]
 pub struct Tokens {
     path: PathBuf,
-    loaded: RwLock<(Option<FileStamp>, HashMap<String, TokenRecord>)>,
+    /// The file's stamp when loaded, and its tokens.
+    loaded: RwLock<(Option<FileStamp>, Grants)>,
+}
+
+/// Tokens by the raw SHA-256 of the token.
+type Grants = HashMap<[u8; 32], Grant>;
+
+/// What a token grants, as the server checks it on each request: parsed once when the
+/// file is loaded, not on every request.
+#[derive(Clone, Debug)]
+struct Grant {
+    role: Role,
+    /// `None` when the file names no valid authority (the token is then refused).
+    authority: Option<AuthorityId>,
+    expires_at: Option<String>,
+    revoked: bool,
+}
+
+impl Grant {
+    /// The record's hash as raw bytes (a record whose hash is not 64 hex digits can match
+    /// no token) and what it grants.
+    fn of(record: TokenRecord) -> Option<([u8; 32], Grant)> {
+        let mut sha256 = [0_u8; 32];
+        hex::decode_to_slice(&record.sha256, &mut sha256).ok()?;
+        let grant = Grant {
+            role: record.role,
+            authority: AuthorityId::parse(&record.authority).ok(),
+            expires_at: record.expires_at,
+            revoked: record.revoked_at.is_some(),
+        };
+        Some((sha256, grant))
+    }
 }
 
 /// What tells one version of the token file from the next: every rewrite renames a new
@@ -207,7 +238,7 @@ impl Tokens {
         }
     }
 
-    fn record(&self, hash: &str) -> Result<Option<TokenRecord>, Problem> {
+    fn grant(&self, hash: &[u8; 32]) -> Result<Option<Grant>, Problem> {
         let modified = stamp(&self.path);
         let fresh = self
             .loaded
@@ -222,11 +253,7 @@ impl Tokens {
                     format!("the token file cannot be read: {e}"),
                 )
             })?;
-            let map = file
-                .tokens
-                .into_iter()
-                .map(|t| (t.sha256.clone(), t))
-                .collect();
+            let map = file.tokens.into_iter().filter_map(Grant::of).collect();
             if let Ok(mut loaded) = self.loaded.write() {
                 *loaded = (modified, map);
             }
@@ -252,26 +279,27 @@ impl Tokens {
         let token = header
             .strip_prefix("Bearer ")
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
-        let record = self
-            .record(&hash_token(token.trim()))?
+        let grant = self
+            .grant(&Sha256::digest(token.trim().as_bytes()).into())?
             .ok_or_else(|| unauthorized("unknown token"))?;
-        if record.revoked_at.is_some() {
+        if grant.revoked {
             return Err(unauthorized("the token was revoked"));
         }
-        if record
+        if grant
             .expires_at
             .as_deref()
             .is_some_and(|at| at <= now().as_str())
         {
             return Err(unauthorized("the token has expired"));
         }
-        let authority = AuthorityId::parse(&record.authority)
-            .map_err(|_| unauthorized("the token names no valid authority"))?;
+        let authority = grant
+            .authority
+            .ok_or_else(|| unauthorized("the token names no valid authority"))?;
         let registered = registry.get(&authority).ok_or_else(|| {
             unauthorized("the token's authority is not registered in this ledger")
         })?;
         Ok(Principal {
-            role: record.role,
+            role: grant.role,
             jurisdiction: registered.jurisdiction.clone(),
             authority,
         })

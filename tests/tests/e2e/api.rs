@@ -229,6 +229,41 @@ fn reads_follow_role_and_state_and_history_proofs_verify() {
     assert_eq!(call("GET", &urls[7].1, Some(&late_token)).0, 200);
     assert!(api::auth::revoke_token(&dir.path().join("tokens.json"), &record.id).unwrap());
     assert_eq!(call("GET", &urls[7].1, Some(&late_token)).0, 401);
+
+    // An expired token, and one whose record names no valid authority, are refused; a
+    // record with a garbled hash matches nothing (and breaks nothing).
+    let file = dir.path().join("tokens.json");
+    let (expired, _) = api::auth::create_token(&file, id, Role::Authority, Some(1)).unwrap();
+    let (misnamed, _) = api::auth::create_token(&file, id, Role::Authority, None).unwrap();
+    assert_eq!(call("GET", &urls[7].1, Some(&expired)).0, 200);
+    let mut tokens: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let records = tokens["tokens"].as_array_mut().unwrap();
+    let count = records.len();
+    records[count - 2]["expires_at"] = "2020-01-01T00:00:00.000Z".into();
+    records[count - 1]["authority"] = "Not An Authority".into();
+    let mut garbled = records[0].clone();
+    garbled["sha256"] = "not hex".into();
+    records.push(garbled);
+    let rewritten = dir.path().join("tokens.json.new");
+    std::fs::write(&rewritten, serde_json::to_vec(&tokens).unwrap()).unwrap();
+    std::fs::rename(&rewritten, &file).unwrap();
+    let (status, body) = call("GET", &urls[7].1, Some(&expired));
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
+    assert!(
+        body["detail"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+    let (status, body) = call("GET", &urls[7].1, Some(&misnamed));
+    assert_eq!(status, 401);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no valid authority"),
+        "{body}"
+    );
+    assert_eq!(call("GET", &urls[7].1, Some(&auditor)).0, 200);
     server.stop().unwrap();
 }
 
