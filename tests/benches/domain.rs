@@ -13,6 +13,9 @@
 //!     single-core strict verification rate measured just before.
 //!
 //! Run: `cargo bench -p armsledger-tests --bench domain` (prints Markdown).
+//! ARMSLEDGER_BENCH_PARTS (default `search,rebuild,written,import`) picks the parts to run
+//! after the build, e.g. `rebuild` (in memory) alone with ARMSLEDGER_BENCH_REBUILDS=10
+//! (default 1; the fastest is reported) to profile it.
 #![expect(
     clippy::unwrap_used,
     reason = "a benchmark: a failure should stop it loudly"
@@ -127,6 +130,9 @@ fn main() {
     }
     let weapons = env_u64("ARMSLEDGER_BENCH_WEAPONS", 1_000_000);
     let records = env_u64("ARMSLEDGER_BENCH_IMPORT", 1_000_000);
+    let parts = std::env::var("ARMSLEDGER_BENCH_PARTS")
+        .unwrap_or_else(|_| "search,rebuild,written,import".into());
+    let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     println!("# armsledger domain benchmark");
     println!(
         "machine: {} cores; load before: {}",
@@ -147,6 +153,22 @@ fn main() {
 
     // (s) search, on the open ledger.
     let reader = ledger.reader().unwrap();
+    if part("search") {
+        search(&reader, weapons);
+    }
+    drop(reader);
+    ledger.close();
+    if part("rebuild") {
+        let rebuilds = env_u64("ARMSLEDGER_BENCH_REBUILDS", 1);
+        rebuild(dir.path(), &path, size, rebuilds, part("written"));
+    }
+    if part("import") {
+        import(records);
+    }
+}
+
+/// (s): random exact, prefix, suffix and substring queries.
+fn search(reader: &ledger::store::LogReader, weapons: u64) {
     let mut rng = 0x9e37_79b9_7f4a_7c15u64;
     let mut random = |bound: u64| {
         rng ^= rng << 13;
@@ -202,22 +224,21 @@ fn main() {
             results as f64 / samples.len() as f64
         );
     }
-    drop(reader);
-    ledger.close();
+}
 
-    // (r) and (p), from the closed file.
-    let reader = ledger::store::LogReader::open_file(&path).unwrap();
+/// (r) and (p), from the closed file.
+fn rebuild(dir: &std::path::Path, path: &std::path::Path, size: u64, rebuilds: u64, written: bool) {
+    let reader = ledger::store::LogReader::open_file(path).unwrap();
     let reference = decode_only(&reader);
-    let t = Instant::now();
-    let rebuilt = ledger::projections::rebuild(&reader).unwrap();
-    let in_memory = size as f64 / t.elapsed().as_secs_f64();
+    let mut in_memory = 0.0_f64;
+    let mut views = 0;
+    for _ in 0..rebuilds {
+        let t = Instant::now();
+        let rebuilt = ledger::projections::rebuild(&reader).unwrap();
+        in_memory = in_memory.max(size as f64 / t.elapsed().as_secs_f64());
+        views = rebuilt.views.len();
+    }
     drop(reader);
-    let copy = dir.path().join("copy.redb");
-    std::fs::copy(&path, &copy).unwrap();
-    let t = Instant::now();
-    let written = ledger::projections::rebuild_file(&copy).unwrap();
-    let with_write = size as f64 / t.elapsed().as_secs_f64();
-    assert_eq!(written.views.len(), rebuilt.views.len());
     println!("\n(r, p) over {size} entries (load {}):", load_average());
     println!("| | entries/s | ratio to (r) | target |");
     println!("|---|---|---|---|");
@@ -226,12 +247,22 @@ fn main() {
         "| (p) rebuild into memory | {in_memory:.0} | {:.2}x | >= 300,000/s |",
         in_memory / reference
     );
-    println!(
-        "| (p) rebuild written to the file | {with_write:.0} | {:.2}x | |",
-        with_write / reference
-    );
+    if written {
+        let copy = dir.join("copy.redb");
+        std::fs::copy(path, &copy).unwrap();
+        let t = Instant::now();
+        let written = ledger::projections::rebuild_file(&copy).unwrap();
+        let with_write = size as f64 / t.elapsed().as_secs_f64();
+        assert_eq!(written.views.len(), views);
+        println!(
+            "| (p) rebuild written to the file | {with_write:.0} | {:.2}x | |",
+            with_write / reference
+        );
+    }
+}
 
-    // (i) bulk import.
+/// (i) bulk import.
+fn import(records: u64) {
     let reference = strict_verify_rate();
     let import_dir = tempfile::tempdir().unwrap();
     let rate = import_rate(import_dir.path(), records);
