@@ -69,8 +69,10 @@ fn now() -> String {
     Timestamp::from_unix_millis(ms).map_or_else(String::new, |t| t.as_str().to_owned())
 }
 
-fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+/// A token's SHA-256: all the token file keeps of it (in hex), and what a request's
+/// token is looked up by.
+fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 fn read_file(path: &Path) -> anyhow::Result<TokenFile> {
@@ -111,7 +113,7 @@ pub fn create_token(
     let mut secret = [0_u8; 32];
     getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("random bytes: {e}"))?;
     let token = format!("alt_{}", URL_SAFE_NO_PAD.encode(secret));
-    let sha256 = hash_token(&token);
+    let sha256 = hex::encode(token_digest(&token));
     let expires_at = expires_in_days.and_then(|days| {
         let ms = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -280,7 +282,7 @@ impl Tokens {
             .strip_prefix("Bearer ")
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
         let grant = self
-            .grant(&Sha256::digest(token.trim().as_bytes()).into())?
+            .grant(&token_digest(token.trim()))?
             .ok_or_else(|| unauthorized("unknown token"))?;
         if grant.revoked {
             return Err(unauthorized("the token was revoked"));

@@ -277,19 +277,15 @@ pub fn decode_only(reader: &LogReader) -> Result<u64, StoreError> {
     let mut events = 0;
     let mut from = 0;
     loop {
-        let chunk = read_chunk(reader, from, size)?;
-        if chunk.is_empty() {
+        let decoded = decode_chunk(from, &read_chunk(reader, from, size)?)?;
+        if decoded.is_empty() {
             return Ok(events);
         }
-        events += chunk
-            .par_iter()
-            .enumerate()
-            .map(|(offset, bytes)| {
-                decode_entry(from + offset as u64, bytes)
-                    .map(|d| u64::from(matches!(d.event, Some(Ok(_)))))
-            })
-            .sum::<Result<u64, StoreError>>()?;
-        from += chunk.len() as u64;
+        events += decoded
+            .iter()
+            .filter(|d| matches!(d.event, Some(Ok(_))))
+            .count() as u64;
+        from += decoded.len() as u64;
     }
 }
 

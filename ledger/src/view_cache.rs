@@ -201,5 +201,7 @@ mod tests {
             });
             assert!(matches!(result, Err(StoreError::Corrupt(_))));
         }
+        let generations = cache.generations.lock().unwrap();
+        assert!(generations.0.views.is_empty() && generations.1.views.is_empty());
     }
 }
