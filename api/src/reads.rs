@@ -252,7 +252,7 @@ pub(crate) async fn search_weapons(
         calibre: query.calibre,
         status,
         cursor: query.cursor,
-        limit: query.limit.unwrap_or(50),
+        limit: query.limit.unwrap_or(ledger::search::PAGE_LIMIT_DEFAULT),
     };
     let page = reader.search_weapons(&search).map_err(|e| match e {
         ledger::search::SearchError::Store(s) => internal(s),

@@ -222,6 +222,8 @@ pub(crate) struct Shared {
     pub(crate) policy_runner: RwLock<Option<Arc<dyn PolicyRunner>>>,
     /// Views decoded by readers, kept for the next read of the same stored bytes.
     pub(crate) views: Arc<crate::view_cache::ViewCache>,
+    /// The index of suffix and substring search, loaded at opening, grown by the writer.
+    pub(crate) serial_grams: Arc<crate::serial_grams::SerialGrams>,
 }
 
 impl Shared {
@@ -389,6 +391,7 @@ impl Ledger {
         let reader = LogReader::begin(&db)?;
         let meta = reader.meta()?;
         let registry = replay_registry(&reader)?;
+        let serial_grams = crate::serial_grams::SerialGrams::load(&reader.txn)?;
         drop(reader);
         let shared = Arc::new(Shared {
             counters: Counters::default(),
@@ -398,6 +401,7 @@ impl Ledger {
             registry: RwLock::new(Arc::new(registry)),
             policy_runner: RwLock::new(None),
             views: Arc::new(crate::view_cache::ViewCache::new(config.view_cache_bytes)),
+            serial_grams: Arc::new(serial_grams),
         });
         let (sender, requests) = mpsc::sync_channel(config.queue_appends_max);
         // What the verifier prepares waits here, up to one commit's worth, while the
@@ -511,7 +515,9 @@ impl Ledger {
     /// A consistent snapshot of the log for reading.
     pub fn reader(&self) -> Result<LogReader, StoreError> {
         let shared = &self.inner.shared;
-        Ok(LogReader::begin(&shared.db)?.with_view_cache(Arc::clone(&shared.views)))
+        let mut reader = LogReader::begin(&shared.db)?.with_view_cache(Arc::clone(&shared.views));
+        reader.serial_grams = Some(Arc::clone(&shared.serial_grams));
+        Ok(reader)
     }
 
     /// Appends one event and waits until it is durable.
@@ -688,7 +694,6 @@ fn write_meta(db: &redb::Database, g: &Genesis<'_>, signer: &NoteSigner) -> Resu
         txn.open_table(store::CHECKPOINTS)?;
         txn.open_table(crate::projections::PROJECTIONS)?;
         txn.open_table(crate::projections::SERIAL_INDEX)?;
-        txn.open_table(crate::projections::SERIAL_SUFFIXES)?;
     }
     txn.commit()?;
     Ok(())

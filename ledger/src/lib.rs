@@ -49,6 +49,7 @@ pub mod projections;
 pub mod registry;
 pub mod rejection;
 pub mod search;
+mod serial_grams;
 pub mod store;
 pub mod values;
 mod verifier;

@@ -5,8 +5,7 @@
 //! | table | key -> value | what |
 //! |---|---|---|
 //! | `projections` | stream -> JSON of its view | weapon, licence, euc, consignment, trace, policy |
-//! | `serial_index` | (serial search form, weapon id) -> () | exact and prefix search |
-//! | `serial_suffixes` | (suffix of the search form, weapon id) -> () | suffix and substring search (`search`) |
+//! | `serial_index` | (serial search form, weapon id) -> index of the weapon's first entry | exact and prefix search; the in-memory index of suffix and substring search (`serial_grams`) is loaded from it |
 //!
 //! Unlike the log's tables, these rows are rewritten: they are derived data. `verify`
 //! rebuilds them in memory and requires the stored ones to be identical.
@@ -21,12 +20,15 @@ use crate::catalogue::{DomainEvent, WeaponId};
 use crate::domain::views::View;
 use crate::domain::{self, Context, Views};
 use crate::registry::{self, Registry};
+use crate::serial_grams::{SerialForm, SerialGrams};
 use crate::store::{LogReader, StoreError};
 
 pub(crate) const PROJECTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("projections");
-pub(crate) const SERIAL_INDEX: TableDefinition<(&str, u128), ()> =
+pub(crate) const SERIAL_INDEX: TableDefinition<(&str, u128), u64> =
     TableDefinition::new("serial_index");
-pub(crate) const SERIAL_SUFFIXES: TableDefinition<(&str, u128), ()> =
+/// Format 3's table of every suffix of every serial, which format 4 keeps in memory
+/// instead (`serial_grams`); deleted when an older file is upgraded.
+const FORMAT_3_SERIAL_SUFFIXES: TableDefinition<(&str, u128), ()> =
     TableDefinition::new("serial_suffixes");
 
 /// A decoded view beside its stored JSON.
@@ -55,43 +57,56 @@ pub(crate) fn serial_of(view: &View) -> Option<(&str, WeaponId)> {
     }
 }
 
-/// Writes changed views and keeps the serial index in step with them.
+/// The `serial_index` row of a view: (search form, weapon id) -> first entry's index.
+fn serial_row(view: &View) -> Option<((&str, u128), u64)> {
+    match view {
+        View::Weapon(weapon) => weapon
+            .identity
+            .serial_normalized
+            .as_deref()
+            .map(|serial| ((serial, weapon.id.as_uuid().as_u128()), weapon.first_index)),
+        _ => None,
+    }
+}
+
+/// Writes changed views, keeps the serial index in step with them, and adds the serials
+/// they take to the in-memory index of partial search (before the commit, so that every
+/// snapshot holding them finds them there).
 pub(crate) fn write_views<'v>(
     txn: &WriteTransaction,
     views: impl IntoIterator<Item = (&'v String, &'v View)>,
+    grams: &SerialGrams,
 ) -> Result<(), StoreError> {
     let mut table = txn.open_table(PROJECTIONS)?;
     let mut serials = txn.open_table(SERIAL_INDEX)?;
-    let mut suffixes = txn.open_table(SERIAL_SUFFIXES)?;
+    let mut taken = Vec::new();
     for (stream, view) in views {
         let bytes = encode(view)?;
         let old = table.insert(stream.as_str(), bytes.as_slice())?;
         let old = old.map(|o| decode(stream, o.value())).transpose()?;
-        let before = old.as_ref().and_then(serial_of);
-        let after = serial_of(view);
+        let before = old.as_ref().and_then(serial_row);
+        let after = serial_row(view);
         if before != after {
-            if let Some((serial, id)) = before {
-                let id = id.as_uuid().as_u128();
-                serials.remove((serial, id))?;
-                for suffix in crate::search::indexed_suffixes(serial) {
-                    suffixes.remove((suffix, id))?;
-                }
+            if let Some((key, _)) = before {
+                serials.remove(key)?;
             }
-            if let Some((serial, id)) = after {
-                let id = id.as_uuid().as_u128();
-                serials.insert((serial, id), ())?;
-                for suffix in crate::search::indexed_suffixes(serial) {
-                    suffixes.insert((suffix, id), ())?;
-                }
+            if let Some(((serial, id), first_index)) = after {
+                serials.insert((serial, id), first_index)?;
+                taken.push(SerialForm {
+                    first_index,
+                    id,
+                    form: serial.to_owned(),
+                });
             }
         }
     }
+    grams.add(taken);
     Ok(())
 }
 
 /// Weapons whose serial has exactly this search form, from the committed index.
 pub(crate) fn serial_holders(
-    table: &impl ReadableTable<(&'static str, u128), ()>,
+    table: &impl ReadableTable<(&'static str, u128), u64>,
     serial: &str,
 ) -> Result<Vec<WeaponId>, StoreError> {
     let mut out = Vec::new();
@@ -367,18 +382,13 @@ pub fn rebuild_file(path: &std::path::Path) -> Result<Rebuilt, StoreError> {
 pub(crate) fn replace_all(txn: &WriteTransaction, views: &ViewMap) -> Result<(), StoreError> {
     txn.delete_table(PROJECTIONS)?;
     txn.delete_table(SERIAL_INDEX)?;
-    txn.delete_table(SERIAL_SUFFIXES)?;
+    txn.delete_table(FORMAT_3_SERIAL_SUFFIXES)?;
     let mut table = txn.open_table(PROJECTIONS)?;
     let mut serials = txn.open_table(SERIAL_INDEX)?;
-    let mut suffixes = txn.open_table(SERIAL_SUFFIXES)?;
     for (stream, view) in views {
         table.insert(stream.as_str(), encode(view)?.as_slice())?;
-        if let Some((serial, id)) = serial_of(view) {
-            let id = id.as_uuid().as_u128();
-            serials.insert((serial, id), ())?;
-            for suffix in crate::search::indexed_suffixes(serial) {
-                suffixes.insert((suffix, id), ())?;
-            }
+        if let Some((key, first_index)) = serial_row(view) {
+            serials.insert(key, first_index)?;
         }
     }
     Ok(())
@@ -410,13 +420,14 @@ pub(crate) fn first_difference(
     let serials = reader.txn.open_table(SERIAL_INDEX)?;
     let mut count = 0_usize;
     for row in serials.iter()? {
-        let (key, _) = row?;
+        let (key, first_index) = row?;
         let (serial, id) = key.value();
+        let row = ((serial, id), first_index.value());
         let id = uuid::Uuid::from_u128(id).hyphenated().to_string();
         let matches = expected
             .get(&format!("weapon:{id}"))
-            .and_then(serial_of)
-            .is_some_and(|(s, _)| s == serial);
+            .and_then(serial_row)
+            .is_some_and(|expected| expected == row);
         if !matches {
             return Ok(Some(format!("serial_index row ({serial}, {id})")));
         }
@@ -488,7 +499,7 @@ impl LogReader {
 
     /// `bytes` (the stored projection of `stream`) decoded, through the ledger's cache of
     /// decoded views when the reader has one.
-    fn decoded(&self, stream: &str, bytes: &[u8]) -> Result<Arc<View>, StoreError> {
+    pub(crate) fn decoded(&self, stream: &str, bytes: &[u8]) -> Result<Arc<View>, StoreError> {
         match &self.views {
             Some(cache) => cache.view(stream, bytes, || decode(stream, bytes)),
             None => decode(stream, bytes).map(Arc::new),

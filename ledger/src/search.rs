@@ -1,21 +1,23 @@
 //! Finding weapons by serial number: exact, normalised and partial, with filters and
-//! cursor pagination, from the projections' indexes.
+//! cursor pagination.
 //!
 //! Serial numbers are searched in their search form (`values::normalize_query`: case,
 //! spaces, dashes, dots and slashes, the O/0 and I/1 confusions), so `fn 123-456`, `FN123456`
 //! and `FN I23 4S6`... find the same marking as far as the folding goes. Two indexes serve it:
-//! - `serial_index` (search form, weapon): exact matches and prefixes, by range;
-//! - `serial_suffixes` (every suffix of the search form of at least
-//!   [`PARTIAL_CHARS_MIN`] characters, weapon): a weapon whose serial *ends with* `X` has
-//!   the row `(X, weapon)`, and one whose serial *contains* `X` has a row starting with `X`,
-//!   so suffix and substring searches are range reads too, never scans of all weapons.
+//! - `serial_index` (search form, weapon), in the file: exact matches and prefixes, by
+//!   range, in the order of the search form;
+//! - the in-memory trigram index of `serial_grams`: suffixes and substrings, whose
+//!   candidates (the weapons holding the text's rarest trigram) are checked against the
+//!   reader's snapshot, in the order the weapons were recorded. Neither is ever a scan of
+//!   all weapons.
 //!
-//! Results come in index order; a page ends with a cursor that the next request passes
-//! back. A weapon is listed once even when its serial contains the text twice.
+//! A page ends with a cursor that the next request passes back. A weapon is listed once
+//! even when its serial contains the text twice.
 
 use crate::catalogue::WeaponId;
 use crate::domain::views::{View, WeaponStatus, WeaponView};
-use crate::projections::{SERIAL_INDEX, SERIAL_SUFFIXES};
+use crate::projections::{PROJECTIONS, SERIAL_INDEX};
+use crate::serial_grams::{Partial, SerialGrams};
 use crate::store::{LogReader, StoreError};
 use crate::values::{CountryCode, normalize_query};
 
@@ -24,9 +26,15 @@ use crate::values::{CountryCode, normalize_query};
 pub const PARTIAL_CHARS_MIN: usize = 3;
 /// The most results one page holds.
 pub const PAGE_LIMIT_MAX: usize = 500;
-/// Index rows one request reads at most, so that a filter that matches nothing cannot make
-/// a request read the whole index; the page then ends early with a cursor.
+/// The results of a page when the caller does not say.
+pub const PAGE_LIMIT_DEFAULT: usize = 50;
+/// Index rows (and views) one request reads at most, so that a filter that matches nothing
+/// cannot make a request read the whole index; the page then ends early with a cursor.
 pub const ROWS_PER_REQUEST_MAX: usize = 20_000;
+/// Candidates of the in-memory index one partial search examines at most (each a lookup
+/// and a comparison in memory, ~10,000 per millisecond); the page then ends early with a
+/// cursor.
+pub const CANDIDATES_PER_REQUEST_MAX: usize = 200_000;
 
 /// How the serial number is matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,16 +100,6 @@ impl SearchError {
     }
 }
 
-/// The suffixes of a search form that `serial_suffixes` holds: every one of at least
-/// [`PARTIAL_CHARS_MIN`] characters, the whole form included.
-pub(crate) fn indexed_suffixes(serial: &str) -> impl Iterator<Item = &str> {
-    let chars = serial.chars().count();
-    serial
-        .char_indices()
-        .take(chars.saturating_sub(PARTIAL_CHARS_MIN - 1))
-        .map(move |(at, _)| &serial[at..])
-}
-
 fn encode_cursor(key: &str, id: u128) -> String {
     format!("{}.{id:032x}", hex::encode(key))
 }
@@ -114,7 +112,35 @@ fn decode_cursor(cursor: &str) -> Result<(String, u128), SearchError> {
     Ok((key, id))
 }
 
+/// A partial search's cursor: the first-entry index of the last weapon it examined.
+fn encode_position(first_index: u64) -> String {
+    format!("after-{first_index}")
+}
+
+fn decode_position(cursor: &str) -> Result<u64, SearchError> {
+    cursor
+        .strip_prefix("after-")
+        .and_then(|n| n.parse().ok())
+        .ok_or(SearchError::InvalidCursor)
+}
+
 impl WeaponQuery {
+    /// A search by serial number alone: no filter, the first page of
+    /// [`PAGE_LIMIT_DEFAULT`] weapons.
+    pub fn by_serial(serial: impl Into<String>, matching: SerialMatch) -> Self {
+        Self {
+            serial: serial.into(),
+            matching,
+            manufacturer: None,
+            country: None,
+            model: None,
+            calibre: None,
+            status: None,
+            cursor: None,
+            limit: PAGE_LIMIT_DEFAULT,
+        }
+    }
+
     fn accepts(&self, weapon: &WeaponView) -> bool {
         let identity = &weapon.identity;
         let same_form = |wanted: &Option<String>, have: &Option<String>| {
@@ -148,21 +174,30 @@ impl LogReader {
         if query.matching != SerialMatch::Exact && wanted.chars().count() < PARTIAL_CHARS_MIN {
             return Err(SearchError::SerialTooShort);
         }
+        match query.matching {
+            SerialMatch::Exact => self.search_serial_index(query, &wanted, true),
+            SerialMatch::Prefix => self.search_serial_index(query, &wanted, false),
+            SerialMatch::Suffix => self.search_partial(query, &wanted, Partial::Suffix),
+            SerialMatch::Contains => self.search_partial(query, &wanted, Partial::Contains),
+        }
+    }
+
+    /// Exact and prefix searches: a range of `serial_index`.
+    fn search_serial_index(
+        &self,
+        query: &WeaponQuery,
+        wanted: &str,
+        whole_key: bool,
+    ) -> Result<WeaponPage, SearchError> {
         let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
-        let (table, whole_key) = match query.matching {
-            SerialMatch::Exact => (SERIAL_INDEX, true),
-            SerialMatch::Prefix => (SERIAL_INDEX, false),
-            SerialMatch::Suffix => (SERIAL_SUFFIXES, true),
-            SerialMatch::Contains => (SERIAL_SUFFIXES, false),
-        };
-        let index = self.txn.open_table(table).map_err(StoreError::from)?;
-        let projections = self
+        let index = self
             .txn
-            .open_table(crate::projections::PROJECTIONS)
+            .open_table(SERIAL_INDEX)
             .map_err(StoreError::from)?;
+        let projections = self.txn.open_table(PROJECTIONS).map_err(StoreError::from)?;
         let start = match &after {
             Some((key, id)) => (key.as_str(), *id),
-            None => (wanted.as_str(), 0),
+            None => (wanted, 0),
         };
         let mut page = WeaponPage {
             weapons: Vec::new(),
@@ -180,7 +215,7 @@ impl LogReader {
             let in_range = if whole_key {
                 key == wanted
             } else {
-                key.starts_with(&wanted)
+                key.starts_with(wanted)
             };
             if !in_range {
                 return Ok(page);
@@ -191,33 +226,94 @@ impl LogReader {
                 return Ok(page);
             }
             last_read = Some((key.to_owned(), id));
-            let weapon_id = uuid::Uuid::from_u128(id).hyphenated().to_string();
-            let stream = format!("weapon:{weapon_id}");
-            let Some(bytes) = projections.get(stream.as_str()).map_err(StoreError::from)? else {
-                continue;
-            };
-            let View::Weapon(weapon) = crate::projections::decode(&stream, bytes.value())? else {
-                continue;
-            };
-            if query.matching == SerialMatch::Contains && !first_occurrence(&weapon, key, &wanted) {
-                continue;
-            }
-            if query.accepts(&weapon) {
-                page.weapons.push(*weapon);
+            if let Some(weapon) = self.weapon_view(&projections, id)?
+                && query.accepts(&weapon)
+            {
+                page.weapons.push(weapon);
             }
         }
         Ok(page)
     }
-}
 
-/// Whether the suffix row `suffix` is where the weapon's serial first contains `wanted`,
-/// so that a serial containing the text twice is listed once.
-fn first_occurrence(weapon: &WeaponView, suffix: &str, wanted: &str) -> bool {
-    let Some(serial) = weapon.identity.serial_normalized.as_deref() else {
-        return false;
-    };
-    let at = serial.len().saturating_sub(suffix.len());
-    serial.find(wanted) == Some(at)
+    /// Suffix and substring searches: candidates from the in-memory index, each judged by
+    /// its view in this reader's snapshot.
+    fn search_partial(
+        &self,
+        query: &WeaponQuery,
+        wanted: &str,
+        partial: Partial,
+    ) -> Result<WeaponPage, SearchError> {
+        let mut position = query.cursor.as_deref().map(decode_position).transpose()?;
+        let loaded;
+        let grams = match &self.serial_grams {
+            Some(grams) => grams.as_ref(),
+            None => {
+                loaded = SerialGrams::load(&self.txn)?;
+                &loaded
+            }
+        };
+        let projections = self.txn.open_table(PROJECTIONS).map_err(StoreError::from)?;
+        let mut page = WeaponPage {
+            weapons: Vec::new(),
+            next_cursor: None,
+        };
+        let (mut examined, mut views_read) = (0, 0);
+        loop {
+            // One match more than the page needs tells whether there is a next page.
+            let want = query.limit - page.weapons.len() + 1;
+            let scan = grams.scan(
+                wanted,
+                partial,
+                position,
+                want,
+                CANDIDATES_PER_REQUEST_MAX - examined,
+            );
+            examined += scan.examined;
+            for (first_index, id) in scan.found {
+                if page.weapons.len() == query.limit || views_read == ROWS_PER_REQUEST_MAX {
+                    page.next_cursor = position.map(encode_position);
+                    return Ok(page);
+                }
+                position = Some(first_index);
+                views_read += 1;
+                // The index may know serials this snapshot does not (or no longer) hold.
+                if let Some(weapon) = self.weapon_view(&projections, id)?
+                    && weapon
+                        .identity
+                        .serial_normalized
+                        .as_deref()
+                        .is_some_and(|serial| partial.matches(serial, wanted))
+                    && query.accepts(&weapon)
+                {
+                    page.weapons.push(weapon);
+                }
+            }
+            if scan.exhausted {
+                return Ok(page);
+            }
+            position = scan.last;
+            if examined >= CANDIDATES_PER_REQUEST_MAX {
+                page.next_cursor = position.map(encode_position);
+                return Ok(page);
+            }
+        }
+    }
+
+    /// The weapon view of a weapon id in this snapshot, if it has one.
+    fn weapon_view(
+        &self,
+        projections: &redb::ReadOnlyTable<&'static str, &'static [u8]>,
+        id: u128,
+    ) -> Result<Option<WeaponView>, StoreError> {
+        let stream = format!("weapon:{}", uuid::Uuid::from_u128(id).hyphenated());
+        let Some(bytes) = projections.get(stream.as_str())? else {
+            return Ok(None);
+        };
+        Ok(match &*self.decoded(&stream, bytes.value())? {
+            View::Weapon(weapon) => Some((**weapon).clone()),
+            _ => None,
+        })
+    }
 }
 
 /// The weapon ids in a page, for tests and callers that only need ids.
@@ -228,16 +324,6 @@ pub fn ids(page: &WeaponPage) -> Vec<WeaponId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suffixes_are_those_of_at_least_three_characters() {
-        assert_eq!(
-            indexed_suffixes("FN12345").collect::<Vec<_>>(),
-            ["FN12345", "N12345", "12345", "2345", "345"]
-        );
-        assert_eq!(indexed_suffixes("AB").count(), 0);
-        assert_eq!(indexed_suffixes("ÄBC").collect::<Vec<_>>(), ["ÄBC"]);
-    }
 
     #[test]
     fn cursors_round_trip_and_refuse_garbage() {
@@ -251,5 +337,12 @@ mod tests {
             decode_cursor("zz.1"),
             Err(SearchError::InvalidCursor)
         ));
+        assert_eq!(decode_position(&encode_position(42)).unwrap(), 42);
+        for garbage in ["42", "after-", "after--1", "after-x"] {
+            assert!(matches!(
+                decode_position(garbage),
+                Err(SearchError::InvalidCursor)
+            ));
+        }
     }
 }

@@ -29,8 +29,9 @@ use crate::merkle::{self, GenError, Hash, NodeId, NodeSource};
 /// The on-disk format this code writes; a change of any table's layout or of the entry
 /// format bumps it. Version 2 added the projections (`projections`, `serial_index`);
 /// version 3 the `policy_blobs` table, broker registrations and met policy requirements
-/// in the projections.
-pub const FORMAT_VERSION: u32 = 3;
+/// in the projections; version 4 dropped `serial_suffixes` (partial search's index is held
+/// in memory) and gave each `serial_index` row the index of the weapon's first entry.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The oldest format this code still reads. `Ledger::open` upgrades an older file in place
 /// by building its projections from its log; the log's tables are the same.
@@ -200,6 +201,9 @@ pub struct LogReader {
     pub(crate) txn: ReadTransaction,
     /// The ledger's cache of decoded views, for readers of a running ledger.
     pub(crate) views: Option<std::sync::Arc<crate::view_cache::ViewCache>>,
+    /// The running ledger's index of partial serial search; a reader without one loads
+    /// its own from its snapshot when it first needs it.
+    pub(crate) serial_grams: Option<std::sync::Arc<crate::serial_grams::SerialGrams>>,
 }
 
 impl std::fmt::Debug for LogReader {
@@ -213,6 +217,7 @@ impl LogReader {
         Ok(Self {
             txn: db.begin_read()?,
             views: None,
+            serial_grams: None,
         })
     }
 
@@ -230,6 +235,7 @@ impl LogReader {
         Ok(Self {
             txn: db.begin_read()?,
             views: None,
+            serial_grams: None,
         })
     }
 

@@ -240,7 +240,7 @@ impl Writer {
         let mut frontier = self.state.frontier.clone();
         let receipts = write_entries(&txn, &staged, &recorded_at, &mut frontier)?;
         write_policy_inputs(&txn, &staged)?;
-        projections::write_views(&txn, &overlay.views.views)?;
+        projections::write_views(&txn, &overlay.views.views, &self.shared.serial_grams)?;
         let checkpoint_due = !staged.is_empty() && self.checkpoint_due(clock_ms);
         if checkpoint_due {
             self.write_checkpoint(&txn, &frontier)?;
@@ -743,7 +743,7 @@ struct Lookup<'t> {
     stream_entries: redb::Table<'t, (&'static str, u64), u64>,
     event_ids: redb::Table<'t, u128, ([u8; 32], u64)>,
     projections: redb::Table<'t, &'static str, &'static [u8]>,
-    serial_index: redb::Table<'t, (&'static str, u128), ()>,
+    serial_index: redb::Table<'t, (&'static str, u128), u64>,
     policy_blobs: redb::Table<'t, &'static str, &'static [u8]>,
 }
 

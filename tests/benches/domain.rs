@@ -201,15 +201,8 @@ fn search(reader: &ledger::store::LogReader, weapons: u64) {
         for _ in 0..2000 {
             let serial = text(random(weapons));
             let query = WeaponQuery {
-                serial: serial.clone(),
-                matching,
-                manufacturer: None,
-                country: None,
-                model: None,
-                calibre: None,
-                status: None,
-                cursor: None,
                 limit: 50,
+                ..WeaponQuery::by_serial(serial.clone(), matching)
             };
             let t = Instant::now();
             results += reader.search_weapons(&query).unwrap().weapons.len();

@@ -101,6 +101,35 @@ fn the_format_2_golden_ledger_opens_verifies_and_grows() {
     assert_eq!(ledger::verify::verify_file(&path).unwrap().views, 72);
 }
 
+/// A copy of a golden ledger (`relative` to this crate) in a new temporary directory. When
+/// `ARMSLEDGER_WRITE_GOLDEN` names its `format`, writes it anew with `write` instead, with
+/// its digest beside it, and stops: a golden file changes only deliberately.
+fn golden_copy(
+    relative: &str,
+    format: &str,
+    write: fn(&std::path::Path),
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    if std::env::var("ARMSLEDGER_WRITE_GOLDEN").as_deref() == Ok(format) {
+        let _ = std::fs::remove_file(&golden);
+        write(&golden);
+        let digest = ledger::store::LogReader::open_file(&golden)
+            .unwrap()
+            .content_digest()
+            .unwrap();
+        std::fs::write(
+            golden.with_extension("sha256"),
+            format!("{}\n", hex::encode(digest)),
+        )
+        .unwrap();
+        panic!("wrote {}; commit it and run again", golden.display());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("golden.redb");
+    std::fs::copy(&golden, &path).unwrap();
+    (dir, path)
+}
+
 const GOLDEN_V3: &str = "golden/ledger-v3.redb";
 const GOLDEN_V3_DIGEST: &str = include_str!("../../golden/ledger-v3.sha256");
 
@@ -114,7 +143,7 @@ fn golden_policy() -> Vec<u8> {
 
 /// Writes the format-3 golden ledger: a broker registration, a policy installed with its
 /// module, a licence application it decided (decision and input recorded), a requirement
-/// met. Run once, deliberately: `ARMSLEDGER_WRITE_GOLDEN=3 cargo test golden_3`.
+/// met. Run once, deliberately: `ARMSLEDGER_WRITE_GOLDEN=3 cargo test format_3`.
 fn write_golden_v3(path: &std::path::Path) {
     use armsledger_tests::script::{Acts, Deal};
     let clock = ManualClock::at(1_800_000_000_000);
@@ -193,29 +222,16 @@ fn write_golden_v3(path: &std::path::Path) {
 /// met requirements in the projections. `verify` compares the projections byte for byte.
 #[test]
 fn the_format_3_golden_ledger_opens_verifies_and_grows() {
-    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN_V3);
-    if std::env::var("ARMSLEDGER_WRITE_GOLDEN").as_deref() == Ok("3") {
-        let _ = std::fs::remove_file(&golden);
-        write_golden_v3(&golden);
-        let digest = ledger::store::LogReader::open_file(&golden)
-            .unwrap()
-            .content_digest()
-            .unwrap();
-        std::fs::write(
-            golden.with_extension("sha256"),
-            format!("{}\n", hex::encode(digest)),
-        )
-        .unwrap();
-        panic!("wrote {}; commit it and run again", golden.display());
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("golden.redb");
-    std::fs::copy(&golden, &path).unwrap();
+    let (_dir, path) = golden_copy(GOLDEN_V3, "3", write_golden_v3);
 
+    // Format 3's projections follow format 3's rules: opening rebuilds them, and only
+    // then does `verify` compare them.
     let report =
         ledger::verify::verify_file(&path).unwrap_or_else(|f| panic!("golden ledger: {f}"));
-    assert_eq!((report.entries, report.authorities), (9, 4));
-    assert!(report.views >= 3, "{}", report.views);
+    assert_eq!(
+        (report.entries, report.authorities, report.views),
+        (9, 4, 0)
+    );
     let reader = ledger::store::LogReader::open_file(&path).unwrap();
     assert_eq!(
         hex::encode(reader.content_digest().unwrap()),
@@ -284,5 +300,123 @@ fn the_format_3_golden_ledger_opens_verifies_and_grows() {
         .unwrap();
     assert_eq!(entry.decisions.len(), 1);
     ledger.close();
-    ledger::verify::verify_file(&path).unwrap();
+    let report = ledger::verify::verify_file(&path).unwrap();
+    assert!(report.views >= 3, "{}", report.views);
+}
+
+const GOLDEN_V4: &str = "golden/ledger-v4.redb";
+const GOLDEN_V4_DIGEST: &str = include_str!("../../golden/ledger-v4.sha256");
+
+/// The weapon of the format-4 golden ledger numbered `n`.
+fn golden_weapon(n: u64) -> String {
+    format!("weapon:{}", uuid_from(n))
+}
+
+/// Writes the format-4 golden ledger: weapons marked with serials, one of the State's
+/// holdings (no serial) seized with its marks filed off and its serial restored after a
+/// later weapon was marked, one whose serial was corrected. Run once, deliberately: `ARMSLEDGER_WRITE_GOLDEN=4 cargo test format_4`.
+fn write_golden_v4(path: &std::path::Path) {
+    use armsledger_tests::script::{self, Acts};
+    let clock = ManualClock::at(1_810_000_000_000);
+    let ledger = create_ledger(path, ledger::LedgerConfig::default(), clock);
+    let maker = register(&ledger, "be-fn", "manufacturer", 50);
+    let police = register(&ledger, "be-police", "police", 51);
+    let lab = register(&ledger, "be-nicc", "laboratory", 52);
+    let on = |signer: &Signer, date: &str, n: u64, kind: &str, body: serde_json::Value| {
+        ledger
+            .append(signer.on(date, &golden_weapon(n), kind, body))
+            .unwrap()
+    };
+    let marked = |serial: &str| script::weapon_marked("FN Herstal", "BE", serial);
+    on(&maker, "2026-01-05", 1, "WeaponMarked", marked("GV-0001"));
+    let second = on(&maker, "2026-01-05", 2, "WeaponMarked", marked("GV-0002"));
+    on(&maker, "2026-01-05", 3, "WeaponMarked", marked("GV-0003"));
+    let holding = script::state_marked("BE", "Federal Police, central armoury", "BE-POL-10");
+    on(&police, "2026-01-20", 10, "WeaponStateMarked", holding);
+    let seizure = script::seized("Federal Judicial Police, Brussels", "Antwerp", true);
+    on(&police, "2026-02-01", 10, "WeaponSeized", seizure);
+    on(&maker, "2026-02-10", 4, "WeaponMarked", marked("GV-0004"));
+    let restored = script::serial_restored("GV-0010", true);
+    on(&lab, "2026-03-01", 10, "SerialNumberRestored", restored);
+    let correction = serde_json::json!({
+        "corrected_index": second.index,
+        "corrected_fields": {"serial_number": "GV-0022"},
+        "reason": "Mistyped at entry",
+    });
+    on(&maker, "2026-03-02", 2, "RecordCorrected", correction);
+    ledger.close();
+}
+
+/// The weapons a search of the golden ledger finds, by their number.
+fn golden_found(reader: &ledger::store::LogReader, text: &str, matching: SerialMatch) -> Vec<u64> {
+    let query = ledger::search::WeaponQuery::by_serial(text, matching);
+    let page = reader.search_weapons(&query).unwrap();
+    ledger::search::ids(&page)
+        .iter()
+        .map(|id| (1..=10).find(|n| uuid_from(*n) == id.to_string()).unwrap())
+        .collect()
+}
+
+use ledger::search::SerialMatch;
+
+/// Format 4 drops `serial_suffixes` (partial search's index is loaded into memory from
+/// `serial_index`) and gives each `serial_index` row the index of the weapon's first
+/// entry, the order partial searches list weapons in.
+#[test]
+fn the_format_4_golden_ledger_opens_verifies_searches_and_grows() {
+    let (_dir, path) = golden_copy(GOLDEN_V4, "4", write_golden_v4);
+
+    // `verify` compares the stored views and serial index rows with a rebuild.
+    let report =
+        ledger::verify::verify_file(&path).unwrap_or_else(|f| panic!("golden ledger: {f}"));
+    assert_eq!(
+        (report.entries, report.authorities, report.views),
+        (12, 4, 5)
+    );
+    let reader = ledger::store::LogReader::open_file(&path).unwrap();
+    assert_eq!(
+        hex::encode(reader.content_digest().unwrap()),
+        GOLDEN_V4_DIGEST.trim()
+    );
+    assert_eq!(reader.meta().unwrap().format_version, 4);
+    // A reader of the file alone loads the partial index from its snapshot.
+    let in_order = [1, 2, 3, 10, 4];
+    assert_eq!(
+        golden_found(&reader, "gv00", SerialMatch::Prefix),
+        [1, 3, 4, 10, 2]
+    );
+    assert_eq!(
+        golden_found(&reader, "V00", SerialMatch::Contains),
+        in_order
+    );
+    assert_eq!(golden_found(&reader, "0010", SerialMatch::Suffix), [10]);
+    assert!(golden_found(&reader, "0002", SerialMatch::Suffix).is_empty());
+    drop(reader);
+
+    // So does a ledger opened on it; then the writer grows the index.
+    let ledger = open_ledger(&path);
+    let reader = ledger.reader().unwrap();
+    assert_eq!(
+        golden_found(&reader, "V00", SerialMatch::Contains),
+        in_order
+    );
+    drop(reader);
+    let maker = Signer::new("be-fn", "k1", test_key(50));
+    use armsledger_tests::script::Acts;
+    ledger
+        .append(maker.on(
+            "2026-04-01",
+            &golden_weapon(5),
+            "WeaponMarked",
+            armsledger_tests::script::weapon_marked("FN Herstal", "BE", "GV-0005"),
+        ))
+        .unwrap();
+    let reader = ledger.reader().unwrap();
+    assert_eq!(
+        golden_found(&reader, "V00", SerialMatch::Contains),
+        [1, 2, 3, 10, 4, 5]
+    );
+    drop(reader);
+    ledger.close();
+    assert_eq!(ledger::verify::verify_file(&path).unwrap().views, 6);
 }

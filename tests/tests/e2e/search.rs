@@ -32,17 +32,7 @@ fn marked(
 }
 
 fn query(serial: &str, matching: SerialMatch) -> WeaponQuery {
-    WeaponQuery {
-        serial: serial.to_owned(),
-        matching,
-        manufacturer: None,
-        country: None,
-        model: None,
-        calibre: None,
-        status: None,
-        cursor: None,
-        limit: 50,
-    }
+    WeaponQuery::by_serial(serial, matching)
 }
 
 #[test]
@@ -156,6 +146,7 @@ fn serials_are_found_exactly_normalised_and_in_part() {
     drop(reader);
 
     // A corrected serial moves in the index; verify rebuilds and compares it all.
+    let before = ledger.reader().unwrap();
     ledger
         .append(maker.event(
             &format!("weapon:{}", w(5)),
@@ -185,6 +176,21 @@ fn serials_are_found_exactly_normalised_and_in_part() {
             .to_string(),
         w(5)
     );
+    // Partial searches follow it too, and a snapshot from before it still sees the serial
+    // it held: results are those of the reader's snapshot.
+    let partial = |reader: &ledger::store::LogReader, text: &str| {
+        ids(&reader
+            .search_weapons(&query(text, SerialMatch::Suffix))
+            .unwrap())
+        .iter()
+        .map(|id| id.to_string())
+        .collect::<Vec<_>>()
+    };
+    assert!(partial(&reader, "0001").is_empty());
+    assert_eq!(partial(&reader, "0002"), [w(5)]);
+    assert_eq!(partial(&before, "0001"), [w(5)]);
+    assert!(partial(&before, "0002").is_empty());
+    drop(before);
     // The history shows the correction beside the original, which is unchanged.
     let history = reader.stream_history(&format!("weapon:{}", w(5))).unwrap();
     let shown: Vec<(u64, Vec<u64>)> = history
