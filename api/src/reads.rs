@@ -33,6 +33,8 @@ pub struct ReadSettings {
 
 /// The most trace requests one page lists.
 pub const TRACE_PAGE_MAX: usize = 500;
+/// The trace requests a page lists when the caller does not say.
+pub const TRACE_PAGE_DEFAULT: usize = 100;
 
 fn not_found(what: &str) -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "not_found", format!("no {what}"))
@@ -206,7 +208,7 @@ struct SearchPage {
 #[utoipa::path(get, path = "/v1/weapons", tag = "reads",
     params(SearchQuery),
     responses(
-        (status = 200, description = "A page of weapons whose serial matches (at most `limit`, 1 to 100, default 20); `next_cursor` for the next page", body = SearchPage),
+        (status = 200, description = "A page of weapons whose serial matches (at most `limit`, 1 to 500, default 50); `next_cursor` for the next page", body = SearchPage),
         (status = 400, description = "a bad query or id (`invalid_query`, `serial_too_short`, `invalid_cursor`, `limit_out_of_range`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
@@ -532,7 +534,7 @@ fn trace_item(
 #[utoipa::path(get, path = "/v1/trace-requests", tag = "reads",
     params(TraceListQuery),
     responses(
-        (status = 200, description = "Trace requests the caller may see (requesting and requested States, auditors), with age and overdue flags; a page of at most `limit` (1 to 100, default 50)", body = TracePage),
+        (status = 200, description = "Trace requests the caller may see (requesting and requested States, auditors), with age and overdue flags; a page of at most `limit` (1 to 500, default 100)", body = TracePage),
         (status = 400, description = "a bad query or id (`invalid_query`, `invalid_cursor`, `limit_out_of_range`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
@@ -545,7 +547,7 @@ pub(crate) async fn list_traces(
     query: web::Query<TraceListQuery>,
 ) -> Result<HttpResponse, Problem> {
     let (principal, reader) = reader_for(&request, &ledger, &tokens)?;
-    let limit = query.limit.unwrap_or(100);
+    let limit = query.limit.unwrap_or(TRACE_PAGE_DEFAULT);
     if limit == 0 || limit > TRACE_PAGE_MAX {
         return Err(bad_request(
             "limit_out_of_range",

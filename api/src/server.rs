@@ -26,6 +26,8 @@ pub const SHUTDOWN_TIMEOUT_S: u64 = 5;
 
 /// The most entries one `GET /v1/log/entries` returns.
 pub const ENTRIES_PAGE_MAX: usize = 1000;
+/// The entries it returns when the caller does not say.
+pub const ENTRIES_PAGE_DEFAULT: usize = 100;
 
 /// What a durable append returns.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -248,7 +250,7 @@ pub(crate) async fn entries(
             "entries hold confidential content: an auditor's token reads them",
         ));
     }
-    let limit = query.limit.unwrap_or(100);
+    let limit = query.limit.unwrap_or(ENTRIES_PAGE_DEFAULT);
     if limit == 0 || limit > ENTRIES_PAGE_MAX {
         return Err(Problem::new(
             StatusCode::BAD_REQUEST,

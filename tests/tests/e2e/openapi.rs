@@ -40,21 +40,32 @@ fn the_openapi_document_is_locked_by_its_snapshot() {
     }
 }
 
-#[test]
-fn the_server_serves_the_document_and_swagger_ui_and_every_documented_path_exists() {
-    let dir = tempfile::tempdir().unwrap();
+/// A server on a new ledger in `dir`, and its base URL.
+fn serve_new_ledger(dir: &std::path::Path) -> (api::server::RunningServer, String) {
     let ledger = create_ledger(
-        &dir.path().join("ledger.redb"),
+        &dir.join("ledger.redb"),
         ledger::LedgerConfig::default(),
         ledger::SystemClock::shared(),
     );
-    let server = api::server::start(ledger, server_options(dir.path())).unwrap();
+    let server = api::server::start(ledger, server_options(dir)).unwrap();
     let base = format!("http://{}", server.addr);
-    let agent = ureq::Agent::new_with_config(
+    (server, base)
+}
+
+/// An HTTP client that hands back 4xx and 5xx answers instead of failing on them.
+fn agent_keeping_errors() -> ureq::Agent {
+    ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build(),
-    );
+    )
+}
+
+#[test]
+fn the_server_serves_the_document_and_swagger_ui_and_every_documented_path_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, base) = serve_new_ledger(dir.path());
+    let agent = agent_keeping_errors();
     let mut response = agent.get(&format!("{base}/openapi.json")).call().unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let served: serde_json::Value =
@@ -308,4 +319,68 @@ fn the_demo_ledgers_answers_match_their_documented_schemas() {
         }
     }
     demo.server.stop().unwrap();
+}
+
+/// `n` as the document writes numbers: thousands separated by commas.
+fn with_commas(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[test]
+fn the_documented_page_limits_are_the_served_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, base) = serve_new_ledger(dir.path());
+    let token = make_token(dir.path(), "zz-admin", api::auth::Role::Auditor);
+    let agent = agent_keeping_errors();
+    let document = serde_json::to_value(api::openapi::document()).unwrap();
+    let lists = [
+        (
+            "/v1/weapons",
+            "?serial=FN1&",
+            ledger::search::PAGE_LIMIT_MAX,
+            ledger::search::PAGE_LIMIT_DEFAULT,
+        ),
+        (
+            "/v1/trace-requests",
+            "?",
+            api::reads::TRACE_PAGE_MAX,
+            api::reads::TRACE_PAGE_DEFAULT,
+        ),
+        (
+            "/v1/log/entries",
+            "?from=0&",
+            api::server::ENTRIES_PAGE_MAX,
+            api::server::ENTRIES_PAGE_DEFAULT,
+        ),
+    ];
+    for (path, query, max, default) in lists {
+        let documented = document["paths"][path]["get"]["responses"]["200"]["description"]
+            .as_str()
+            .unwrap();
+        let limits = format!(
+            "1 to {}, default {}",
+            with_commas(max),
+            with_commas(default)
+        );
+        assert!(documented.contains(&limits), "{path}: {documented}");
+        let status = |limit: usize| {
+            agent
+                .get(&format!("{base}{path}{query}limit={limit}"))
+                .header("Authorization", &format!("Bearer {token}"))
+                .call()
+                .unwrap()
+                .status()
+                .as_u16()
+        };
+        assert_eq!((status(max), status(max + 1)), (200, 400), "{path}");
+    }
+    server.stop().unwrap();
 }
