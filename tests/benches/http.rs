@@ -384,6 +384,7 @@ fn main() {
     drop(bodies);
     let post = post_script(scripts, &bodies_file);
     let size_before = ledger.reader().unwrap().tree_size().unwrap();
+    let stats_before = ledger.stats();
     let running = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let sampler = {
         let (base, maker, running) = (base.clone(), maker.clone(), running.clone());
@@ -394,6 +395,7 @@ fn main() {
     let mut delays = sampler.join().unwrap();
     delays.sort();
     let appended = ledger.reader().unwrap().tree_size().unwrap() - size_before;
+    let commits = ledger.stats().commits - stats_before.commits;
     let not_created = posts
         .script_lines
         .iter()
@@ -473,8 +475,9 @@ fn main() {
     row("(h) reference after the writes", &ref_after_posts, None, "");
     println!();
     println!(
-        "(w): {} requests answered, {not_created} not 201 Created, {appended} entries appended (with the sampler's).",
-        posts.requests
+        "(w): {} requests answered, {not_created} not 201 Created, {appended} entries appended (with the sampler's) in {commits} durable commits ({:.1} per commit).",
+        posts.requests,
+        appended as f64 / commits.max(1) as f64
     );
     println!();
     println!("| | rate | ratio | target |");
