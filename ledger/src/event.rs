@@ -576,8 +576,29 @@ impl SignedEvent {
     }
 
     /// The event's JCS bytes, signature included (what a client sends, canonically).
+    ///
+    /// Spliced from the signing bytes rather than serialized again: JCS sorts members, so
+    /// the full form is the envelope's with the `signature` member inserted before
+    /// `stream`, the first key after it. Every envelope field is required, and the values
+    /// after that point (stream name, type, type version) have grammars without quotes, so
+    /// the last `,"stream":"` of the envelope's form is that member.
     pub fn to_canonical_vec(&self) -> Vec<u8> {
-        Json::Object(self.to_object()).to_canonical_vec()
+        const STREAM_MEMBER: &[u8] = b",\"stream\":\"";
+        let envelope = &self.canonical[SIGNING_PREFIX.len()..];
+        let Some(at) = envelope
+            .windows(STREAM_MEMBER.len())
+            .rposition(|w| w == STREAM_MEMBER)
+        else {
+            return Json::Object(self.to_object()).to_canonical_vec();
+        };
+        let signature = self.signature.to_base64();
+        let mut out = Vec::with_capacity(envelope.len() + signature.len() + 16);
+        out.extend_from_slice(&envelope[..at]);
+        out.extend_from_slice(b",\"signature\":\"");
+        out.extend_from_slice(signature.as_bytes());
+        out.push(b'"');
+        out.extend_from_slice(&envelope[at..]);
+        out
     }
 
     /// A digest of everything signed plus the signature: two submissions are "the same
@@ -645,6 +666,33 @@ mod tests {
         let t = Timestamp::from_unix_millis(1_764_237_600_123).unwrap();
         assert_eq!(t.as_str(), "2025-11-27T10:00:00.123Z");
         assert_eq!(t.unix_millis(), 1_764_237_600_123);
+    }
+
+    #[test]
+    fn the_spliced_canonical_form_is_the_serialized_one() {
+        let key = crypto::generate_signing_key().unwrap();
+        let mut tricky = Object::new();
+        // The text the splice looks for, inside the payload: a string and a nested key.
+        tricky.insert("note", Json::str(r#"x","stream":"weapon:1","#));
+        let mut nested = Object::new();
+        nested.insert("stream", Json::str("\u{e9}\"\\\n"));
+        tricky.insert("zz", Json::Object(nested));
+        for payload in [Object::new(), tricky] {
+            let envelope = Envelope {
+                event_id: EventId::new_v7(),
+                stream: StreamName::parse("euc:NG-2002-0042").unwrap(),
+                expected_version: ExpectedVersion::Any,
+                event_type: EventType::parse("EucIssued").unwrap(),
+                type_version: 1,
+                payload,
+                actor: AuthorityId::parse("ng-defence").unwrap(),
+                key_id: KeyId::parse("k1").unwrap(),
+                occurred_at: Timestamp::parse("2002-03-01T10:00:00Z").unwrap(),
+            };
+            let event = envelope.sign(&key);
+            let serialized = Json::Object(event.to_object()).to_canonical_vec();
+            assert_eq!(event.to_canonical_vec(), serialized);
+        }
     }
 
     #[test]
