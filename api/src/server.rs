@@ -86,10 +86,11 @@ async fn submit_one(
         })
     })
     .await?;
-    let event = SignedEvent::parse(&bytes, &limits).map_err(|r| rejection_problem(&r))?;
     // Checked here, on this worker, while the writer commits what came before: the
     // writer then takes every event that arrived meanwhile in one commit.
-    let prepared = ledger.prepare(vec![event]);
+    let prepared = ledger
+        .prepare_received(&bytes)
+        .map_err(|r| rejection_problem(&r))?;
     let pending = ledger.submit_prepared(prepared).map_err(append_problem)?;
     let receipt = pending
         .await

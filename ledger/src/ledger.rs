@@ -576,9 +576,25 @@ impl Ledger {
         PreparedEvents(
             events
                 .into_iter()
-                .map(|e| verifier::prepare(&registry, limits, e))
+                .map(|e| verifier::prepare(&registry, limits, e, None))
                 .collect(),
         )
+    }
+
+    /// Parses one event as a client sent it (under the ledger's event limits) and
+    /// prepares it as [`Ledger::prepare`] does. A client that sends the event's canonical
+    /// form, as DESIGN.md's clients do, saves the check that the canonical form parses
+    /// back: it is what was parsed.
+    pub fn prepare_received(&self, bytes: &[u8]) -> Result<PreparedEvents, Rejection> {
+        let limits = &self.inner.shared.config.event_limits;
+        let event = SignedEvent::parse(bytes, limits)?;
+        let registry = self.registry();
+        Ok(PreparedEvents(vec![verifier::prepare(
+            &registry,
+            limits,
+            event,
+            Some(bytes),
+        )]))
     }
 
     /// Queues events prepared by [`Ledger::prepare`], as [`Ledger::submit`] does.

@@ -462,6 +462,41 @@ fn events_prepared_by_the_caller_are_judged_like_any_other() {
 }
 
 #[test]
+fn an_event_received_in_any_spelling_is_stored_in_its_canonical_form() {
+    let f = fixture();
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    let submit = |bytes: &[u8]| {
+        let prepared = f.ledger.prepare_received(bytes).unwrap();
+        f.ledger.submit_prepared(prepared).unwrap().wait().unwrap()[0].index
+    };
+    // As careful clients send it: the canonical form, parsed once.
+    let canonical = police.weapon_marked(1).to_canonical_vec();
+    let first = submit(&canonical);
+    // Pretty-printed, with an escape JCS would not write: stored canonically all the same.
+    let event = police.weapon_marked(2);
+    let value: serde_json::Value = serde_json::from_slice(&event.to_canonical_vec()).unwrap();
+    let spelled = serde_json::to_string_pretty(&value)
+        .unwrap()
+        .replace("\"zz-police\"", "\"zz\\u002dpolice\"");
+    assert_ne!(spelled.as_bytes(), event.to_canonical_vec());
+    let second = submit(spelled.as_bytes());
+    let reader = f.ledger.reader().unwrap();
+    // An entry embeds its event's bytes verbatim.
+    let embeds = |index: u64, event: &[u8]| {
+        let entry = reader.entry_bytes(index).unwrap().unwrap();
+        entry.windows(event.len()).any(|w| w == event)
+    };
+    assert!(embeds(first, &canonical));
+    assert!(embeds(second, &event.to_canonical_vec()));
+    // What does not parse is refused before anything is queued.
+    let refused = f.ledger.prepare_received(b"{\"event_id\":").unwrap_err();
+    assert_eq!(refused.code(), "malformed_json");
+    drop(reader);
+    assert_eq!(f.size(), 4);
+    f.verified();
+}
+
+#[test]
 fn a_batch_is_all_or_nothing() {
     let f = fixture();
     let police = register(&f.ledger, "zz-police", "police", 10);
