@@ -15,7 +15,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use ledger::event::{EventLimits, SignedEvent};
 use ledger::{AppendError, Ledger, PendingAppend};
 
 /// How many refusals the summary lists one by one.
@@ -97,12 +96,12 @@ impl Batch {
     fn submitted(
         mut self,
         ledger: &Ledger,
-        events: Vec<(u64, SignedEvent)>,
+        events: Vec<(u64, ledger::Received)>,
         last_line: u64,
         bytes_read: u64,
     ) -> anyhow::Result<Self> {
         if !events.is_empty() {
-            let (lines, events): (Vec<u64>, Vec<SignedEvent>) = events.into_iter().unzip();
+            let (lines, events): (Vec<u64>, Vec<ledger::Received>) = events.into_iter().unzip();
             let pending = ledger
                 .submit_each(events)
                 .context("the ledger failed; run the import again to resume")?;
@@ -124,7 +123,6 @@ pub fn import(
 ) -> anyhow::Result<ImportSummary> {
     let progress = progress_file(file);
     let done = lines_done(&progress)?;
-    let limits: EventLimits = ledger.config().event_limits;
     let batch = batch.clamp(1, ledger.config().batch_events_max);
     let reader = BufReader::new(
         std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
@@ -160,7 +158,7 @@ pub fn import(
     };
     let mut in_flight: VecDeque<Batch> = VecDeque::with_capacity(BATCHES_IN_FLIGHT + 1);
     let mut filling = Batch::default();
-    let mut parsed: Vec<(u64, SignedEvent)> = Vec::with_capacity(batch);
+    let mut parsed: Vec<(u64, ledger::Received)> = Vec::with_capacity(batch);
     let mut lines = 0_u64;
     let mut bytes_read = 0_u64;
     let mut line_number = 0_u64;
@@ -172,7 +170,7 @@ pub fn import(
             continue;
         }
         lines += 1;
-        match SignedEvent::parse(&line, &limits) {
+        match ledger.parse_received(line) {
             Ok(event) => parsed.push((line_number, event)),
             Err(r) => filling
                 .unparsed

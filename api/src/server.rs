@@ -17,7 +17,6 @@ use crate::problem::{Problem, append_problem, internal, proof_problem, rejection
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ledger::Ledger;
-use ledger::event::SignedEvent;
 use ledger::rejection::Rejection;
 use serde::{Deserialize, Serialize};
 
@@ -88,9 +87,10 @@ async fn submit_one(
     .await?;
     // Checked here, on this worker, while the writer commits what came before: the
     // writer then takes every event that arrived meanwhile in one commit.
-    let prepared = ledger
-        .prepare_received(&bytes)
+    let received = ledger
+        .parse_received(bytes.to_vec())
         .map_err(|r| rejection_problem(&r))?;
+    let prepared = ledger.prepare(vec![received]);
     let pending = ledger.submit_prepared(prepared).map_err(append_problem)?;
     let receipt = pending
         .await
@@ -174,7 +174,10 @@ async fn submit_many(
     };
     let mut events = Vec::with_capacity(members.len());
     for (position, member) in members.into_iter().enumerate() {
-        let event = SignedEvent::parse(&member.to_canonical_vec(), &limits)
+        // A member's canonical bytes are the form its entry embeds: preparing it needs no
+        // second parse.
+        let event = ledger
+            .parse_received(member.to_canonical_vec())
             .map_err(|r| rejection_problem(&r).at(position))?;
         events.push(event);
     }

@@ -37,7 +37,7 @@ use crate::policy::PolicyRunner;
 use crate::registry::{AUTHORITY_REGISTERED, LogPosition, Registry};
 use crate::rejection::{BatchRejection, Rejection};
 use crate::store::{self, LogMeta, LogReader, StoreError};
-use crate::verifier::{self, Batch, Replies, Request};
+use crate::verifier::{self, Batch, Incoming, Received, Replies, Request};
 use crate::writer::Writer;
 
 /// Where the ledger gets the time it records (`recorded_at`) and times checkpoints by.
@@ -533,8 +533,9 @@ impl Ledger {
 
     /// Checks the batch's shape, then queues it: the verifier stage checks signatures,
     /// the writer checks the rest against the log and commits.
-    pub fn submit(&self, events: Vec<SignedEvent>) -> Result<PendingAppend, AppendError> {
-        self.check_shape(events.iter())?;
+    pub fn submit<E: Into<Incoming>>(&self, events: Vec<E>) -> Result<PendingAppend, AppendError> {
+        let events: Vec<Incoming> = events.into_iter().map(Into::into).collect();
+        self.check_shape(events.iter().map(Incoming::event))?;
         self.queue(Batch::Signed(events))
     }
 
@@ -545,8 +546,12 @@ impl Ledger {
     /// for bulk callers: when the queue is full this waits for room instead of
     /// answering [`AppendError::Overloaded`]. Returns one pending receipt per event, in
     /// order.
-    pub fn submit_each(&self, events: Vec<SignedEvent>) -> Result<Vec<PendingAppend>, AppendError> {
+    pub fn submit_each<E: Into<Incoming>>(
+        &self,
+        events: Vec<E>,
+    ) -> Result<Vec<PendingAppend>, AppendError> {
         self.check_count(events.len())?;
+        let events: Vec<Incoming> = events.into_iter().map(Into::into).collect();
         let (replies, pending) = (0..events.len())
             .map(|_| {
                 let (tx, rx) = oneshot::channel();
@@ -570,31 +575,24 @@ impl Ledger {
     /// hands the single writer batches that are ready, without a second stage between.
     /// The writer still checks everything that depends on the log (a key revoked
     /// meanwhile included).
-    pub fn prepare(&self, events: Vec<SignedEvent>) -> PreparedEvents {
+    pub fn prepare<E: Into<Incoming>>(&self, events: Vec<E>) -> PreparedEvents {
         let registry = self.registry();
         let limits = &self.inner.shared.config.event_limits;
         PreparedEvents(
             events
                 .into_iter()
-                .map(|e| verifier::prepare(&registry, limits, e, None))
+                .map(|e| verifier::prepare(&registry, limits, e.into()))
                 .collect(),
         )
     }
 
-    /// Parses one event as a client sent it (under the ledger's event limits) and
-    /// prepares it as [`Ledger::prepare`] does. A client that sends the event's canonical
-    /// form, as DESIGN.md's clients do, saves the check that the canonical form parses
-    /// back: it is what was parsed.
-    pub fn prepare_received(&self, bytes: &[u8]) -> Result<PreparedEvents, Rejection> {
-        let limits = &self.inner.shared.config.event_limits;
-        let event = SignedEvent::parse(bytes, limits)?;
-        let registry = self.registry();
-        Ok(PreparedEvents(vec![verifier::prepare(
-            &registry,
-            limits,
-            event,
-            Some(bytes),
-        )]))
+    /// Parses an event as a client sent it, under this ledger's event limits, keeping the
+    /// bytes: appending it then skips the check that its canonical form parses back when
+    /// the client sent exactly that form (as careful clients do), since that is the parse
+    /// just done.
+    pub fn parse_received(&self, bytes: Vec<u8>) -> Result<Received, Rejection> {
+        let event = SignedEvent::parse(&bytes, &self.inner.shared.config.event_limits)?;
+        Ok(Received::new(event, bytes))
     }
 
     /// Queues events prepared by [`Ledger::prepare`], as [`Ledger::submit`] does.

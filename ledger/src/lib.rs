@@ -61,3 +61,4 @@ pub use ledger::{
     AppendError, Clock, Genesis, Ledger, LedgerConfig, LedgerStats, OpenError, PendingAppend,
     PreparedEvents, Receipt, SystemClock,
 };
+pub use verifier::{Incoming, Received};

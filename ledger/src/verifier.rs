@@ -52,11 +52,62 @@ fn appends_of(prepared: Vec<Prepared>, replies: Replies) -> Group {
     }
 }
 
-/// A batch as queued: as the caller signed it, or already prepared on the caller's
-/// thread ([`crate::Ledger::prepare`]), in which case this stage only passes it on.
+/// A batch as queued: as the caller signed or received it, or already prepared on the
+/// caller's thread ([`crate::Ledger::prepare`]), in which case this stage only passes it
+/// on.
 pub(crate) enum Batch {
-    Signed(Vec<SignedEvent>),
+    Signed(Vec<Incoming>),
     Prepared(Vec<Prepared>),
+}
+
+/// An event as the append methods take it: built or parsed by the caller
+/// (`SignedEvent`), or parsed by the ledger from the bytes a client sent
+/// ([`Received`], from [`crate::Ledger::parse_received`]).
+#[derive(Debug)]
+pub struct Incoming {
+    event: SignedEvent,
+    /// The bytes the event was parsed from under the ledger's own limits, if it was.
+    received: Option<Vec<u8>>,
+}
+
+impl Incoming {
+    pub(crate) fn event(&self) -> &SignedEvent {
+        &self.event
+    }
+}
+
+impl From<SignedEvent> for Incoming {
+    fn from(event: SignedEvent) -> Self {
+        Self {
+            event,
+            received: None,
+        }
+    }
+}
+
+/// An event with the bytes the ledger parsed it from ([`crate::Ledger::parse_received`]).
+/// Preparing it skips the check that its canonical form parses back when those bytes are
+/// that form: it is the parse already done.
+#[derive(Debug)]
+pub struct Received(Incoming);
+
+impl Received {
+    pub(crate) fn new(event: SignedEvent, bytes: Vec<u8>) -> Self {
+        Self(Incoming {
+            event,
+            received: Some(bytes),
+        })
+    }
+
+    pub fn event(&self) -> &SignedEvent {
+        &self.0.event
+    }
+}
+
+impl From<Received> for Incoming {
+    fn from(received: Received) -> Self {
+        received.0
+    }
 }
 
 impl Batch {
@@ -71,7 +122,7 @@ impl Batch {
         match self {
             Self::Signed(events) => events
                 .into_par_iter()
-                .map(|e| prepare(registry, limits, e, None))
+                .map(|e| prepare(registry, limits, e))
                 .collect(),
             Self::Prepared(prepared) => prepared,
         }
@@ -209,20 +260,15 @@ pub(crate) struct Prepared {
     pub(crate) domain: Option<Result<DomainEvent, CatalogueError>>,
 }
 
-/// Prepares an event; `received` is the bytes it was parsed from under `limits`, if it
-/// was.
-pub(crate) fn prepare(
-    registry: &Registry,
-    limits: &EventLimits,
-    event: SignedEvent,
-    received: Option<&[u8]>,
-) -> Prepared {
+/// Prepares an event; `limits` are the ledger's, which a received event was parsed under.
+pub(crate) fn prepare(registry: &Registry, limits: &EventLimits, incoming: Incoming) -> Prepared {
+    let Incoming { event, received } = incoming;
     let event_json = event.to_canonical_vec();
     // Check twice: what the entry will embed must parse back, under the same limits, to
     // exactly this event (an event signed in code skips `SignedEvent::parse`). When those
     // are the very bytes the event was parsed from, it does: parsing is a function of
     // the bytes.
-    let invalid = if received == Some(event_json.as_slice()) {
+    let invalid = if received.as_deref() == Some(event_json.as_slice()) {
         None
     } else {
         match SignedEvent::parse(&event_json, limits) {

@@ -463,10 +463,13 @@ fn events_prepared_by_the_caller_are_judged_like_any_other() {
 
 #[test]
 fn an_event_received_in_any_spelling_is_stored_in_its_canonical_form() {
+    // Prepared on the caller's thread here; `submit` and `submit_each` take received
+    // events too (the HTTP batch and the bulk import).
     let f = fixture();
     let police = register(&f.ledger, "zz-police", "police", 10);
     let submit = |bytes: &[u8]| {
-        let prepared = f.ledger.prepare_received(bytes).unwrap();
+        let received = f.ledger.parse_received(bytes.to_vec()).unwrap();
+        let prepared = f.ledger.prepare(vec![received]);
         f.ledger.submit_prepared(prepared).unwrap().wait().unwrap()[0].index
     };
     // As careful clients send it: the canonical form, parsed once.
@@ -489,7 +492,10 @@ fn an_event_received_in_any_spelling_is_stored_in_its_canonical_form() {
     assert!(embeds(first, &canonical));
     assert!(embeds(second, &event.to_canonical_vec()));
     // What does not parse is refused before anything is queued.
-    let refused = f.ledger.prepare_received(b"{\"event_id\":").unwrap_err();
+    let refused = f
+        .ledger
+        .parse_received(b"{\"event_id\":".to_vec())
+        .unwrap_err();
     assert_eq!(refused.code(), "malformed_json");
     drop(reader);
     assert_eq!(f.size(), 4);
@@ -581,7 +587,7 @@ fn events_submitted_each_on_their_own_are_judged_in_order_one_by_one() {
     let repeated = next().unwrap().remove(0);
     assert!(repeated.duplicate && repeated.index == before);
     assert_eq!(f.size(), before + 3);
-    assert_eq!(code(f.ledger.submit_each(Vec::new())), "batch_empty");
+    assert_eq!(code(f.ledger.submit_each(Vec::<SignedEvent>::new())), "batch_empty");
     f.verified();
 }
 
