@@ -587,7 +587,10 @@ fn events_submitted_each_on_their_own_are_judged_in_order_one_by_one() {
     let repeated = next().unwrap().remove(0);
     assert!(repeated.duplicate && repeated.index == before);
     assert_eq!(f.size(), before + 3);
-    assert_eq!(code(f.ledger.submit_each(Vec::<SignedEvent>::new())), "batch_empty");
+    assert_eq!(
+        code(f.ledger.submit_each(Vec::<SignedEvent>::new())),
+        "batch_empty"
+    );
     f.verified();
 }
 
