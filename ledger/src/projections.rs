@@ -59,14 +59,10 @@ pub(crate) fn serial_of(view: &View) -> Option<(&str, WeaponId)> {
 
 /// The `serial_index` row of a view: (search form, weapon id) -> first entry's index.
 fn serial_row(view: &View) -> Option<((&str, u128), u64)> {
-    match view {
-        View::Weapon(weapon) => weapon
-            .identity
-            .serial_normalized
-            .as_deref()
-            .map(|serial| ((serial, weapon.id.as_uuid().as_u128()), weapon.first_index)),
-        _ => None,
-    }
+    let View::Weapon(weapon) = view else {
+        return None;
+    };
+    serial_of(view).map(|(serial, id)| ((serial, id.as_uuid().as_u128()), weapon.first_index))
 }
 
 /// Writes changed views, keeps the serial index in step with them, and adds the serials

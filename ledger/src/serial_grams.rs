@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::RwLock;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use redb::{ReadTransaction, ReadableTable};
 
@@ -139,11 +139,11 @@ impl SerialGrams {
         let index = Self::default();
         index.add(forms);
         // Postings grow by doubling; what was loaded will not all grow again.
-        if let Ok(mut grams) = index.grams.write() {
-            grams.postings.values_mut().for_each(Vec::shrink_to_fit);
-            grams.slots.shrink_to_fit();
-            grams.text.shrink_to_fit();
-        }
+        let mut grams = index.write();
+        grams.postings.values_mut().for_each(Vec::shrink_to_fit);
+        grams.slots.shrink_to_fit();
+        grams.text.shrink_to_fit();
+        drop(grams);
         Ok(index)
     }
 
@@ -154,10 +154,7 @@ impl SerialGrams {
         }
         // In order, nearly every posting grows at its end.
         forms.sort_unstable_by_key(|f| f.first_index);
-        let mut grams = match self.grams.write() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut grams = self.write();
         for form in &forms {
             grams.add(form);
         }
@@ -174,11 +171,17 @@ impl SerialGrams {
         want: usize,
         examine: usize,
     ) -> Scan {
-        let grams = match self.grams.read() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        grams.scan(wanted, partial, after, want, examine)
+        self.read().scan(wanted, partial, after, want, examine)
+    }
+
+    // A panic while the lock was held leaves at worst forms added in part: a superset,
+    // which the search's check against the snapshot absorbs.
+    fn read(&self) -> RwLockReadGuard<'_, Grams> {
+        self.grams.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Grams> {
+        self.grams.write().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -98,10 +98,6 @@ impl Received {
             received: Some(bytes),
         })
     }
-
-    pub fn event(&self) -> &SignedEvent {
-        &self.0.event
-    }
 }
 
 impl From<Received> for Incoming {
