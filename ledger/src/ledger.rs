@@ -578,12 +578,11 @@ impl Ledger {
     pub fn prepare<E: Into<Incoming>>(&self, events: Vec<E>) -> PreparedEvents {
         let registry = self.registry();
         let limits = &self.inner.shared.config.event_limits;
-        PreparedEvents(
-            events
-                .into_iter()
-                .map(|e| verifier::prepare(&registry, limits, e.into()))
-                .collect(),
-        )
+        PreparedEvents(verifier::prepare_all(
+            &registry,
+            limits,
+            events.into_iter().map(Into::into).collect(),
+        ))
     }
 
     /// Parses an event as a client sent it, under this ledger's event limits, keeping the

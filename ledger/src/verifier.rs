@@ -118,7 +118,11 @@ impl Batch {
         match self {
             Self::Signed(events) => events
                 .into_par_iter()
-                .map(|e| prepare(registry, limits, e))
+                .chunks(crypto::CHECKS_PER_BATCH)
+                .map(|chunk| prepare_all(registry, limits, chunk))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .flatten()
                 .collect(),
             Self::Prepared(prepared) => prepared,
         }
@@ -256,8 +260,45 @@ pub(crate) struct Prepared {
     pub(crate) domain: Option<Result<DomainEvent, CatalogueError>>,
 }
 
-/// Prepares an event; `limits` are the ledger's, which a received event was parsed under.
-pub(crate) fn prepare(registry: &Registry, limits: &EventLimits, incoming: Incoming) -> Prepared {
+/// Prepares events, in order; `limits` are the ledger's, which a received event was parsed
+/// under. Their signatures are checked together ([`crypto::verify_strict_each`]); callers
+/// spreading work over threads hand this [`crypto::CHECKS_PER_BATCH`] events at a time.
+pub(crate) fn prepare_all(
+    registry: &Registry,
+    limits: &EventLimits,
+    events: Vec<Incoming>,
+) -> Vec<Prepared> {
+    let mut prepared: Vec<Prepared> = events
+        .into_iter()
+        .map(|incoming| prepare_unchecked(registry, limits, incoming))
+        .collect();
+    let (keyed, checks): (Vec<usize>, Vec<crypto::SignatureCheck<'_>>) = prepared
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let (key, _) = p.checked.as_ref()?;
+            Some((
+                i,
+                crypto::SignatureCheck {
+                    key,
+                    message: p.event.signing_bytes(),
+                    signature: p.event.signature(),
+                },
+            ))
+        })
+        .unzip();
+    let verified = crypto::verify_strict_each(&checks);
+    for (i, ok) in keyed.into_iter().zip(verified) {
+        if let Some((_, checked)) = &mut prepared[i].checked {
+            *checked = ok;
+        }
+    }
+    prepared
+}
+
+/// Everything but the signature check: `checked` holds the key and `false` until
+/// [`prepare_all`] checks the signatures of its events together.
+fn prepare_unchecked(registry: &Registry, limits: &EventLimits, incoming: Incoming) -> Prepared {
     let Incoming { event, received } = incoming;
     let event_json = event.to_canonical_vec();
     // Check twice: what the entry will embed must parse back, under the same limits, to
@@ -282,11 +323,7 @@ pub(crate) fn prepare(registry: &Registry, limits: &EventLimits, incoming: Incom
     let checked = registry
         .get(&env.actor)
         .and_then(|a| a.keys.get(&env.key_id))
-        .map(|k| {
-            let ok = crypto::verify_strict(&k.public_key, event.signing_bytes(), event.signature())
-                .is_ok();
-            (k.public_key, ok)
-        });
+        .map(|k| (k.public_key, false));
     let event_type = env.event_type.as_str();
     let domain = (!registry::is_registry_event(event_type))
         .then(|| DomainEvent::from_payload(event_type, env.type_version, &env.payload));

@@ -212,9 +212,23 @@ fn check_signatures(windows: mpsc::Receiver<Vec<SignatureJob>>) -> Option<(u64, 
     let mut first_bad: Option<(u64, String)> = None;
     for window in windows {
         let bad = window
-            .par_iter()
-            .filter(|j| crypto::verify_strict(&j.key, &j.message, &j.signature).is_err())
-            .map(|j| j.index)
+            .par_chunks(crypto::CHECKS_PER_BATCH)
+            .filter_map(|jobs| {
+                let checks: Vec<_> = jobs
+                    .iter()
+                    .map(|j| crypto::SignatureCheck {
+                        key: &j.key,
+                        message: &j.message,
+                        signature: &j.signature,
+                    })
+                    .collect();
+                let verified = crypto::verify_strict_each(&checks);
+                jobs.iter()
+                    .zip(verified)
+                    .filter(|(_, ok)| !ok)
+                    .map(|(j, _)| j.index)
+                    .min()
+            })
             .min();
         if let Some(i) = bad
             && first_bad.as_ref().is_none_or(|(f, _)| i < *f)

@@ -123,18 +123,29 @@ pub(crate) fn equation_holds(
     message: &[u8],
     sig: &Signature,
 ) -> bool {
-    let r = sig.r_bytes();
+    computed_r(key_multiples, key, message, sig)
+        .compress()
+        .as_bytes()
+        == sig.r_bytes()
+}
+
+/// `[S]B - [k]A` with `k = SHA-512(R || A || M)`: what R must be for `sig` to verify. Many
+/// of them are encoded at once with one field inversion (`EdwardsPoint::compress_batch_alloc`).
+pub(crate) fn computed_r(
+    key_multiples: &Multiples,
+    key: &PublicKey,
+    message: &[u8],
+    sig: &Signature,
+) -> EdwardsPoint {
     let digest: [u8; 64] = Sha512::new()
-        .chain_update(r)
+        .chain_update(sig.r_bytes())
         .chain_update(key.as_bytes())
         .chain_update(message)
         .finalize()
         .into();
     let k = Scalar::from_bytes_mod_order_wide(&digest);
-    let s = sig.s();
-    let s_b = BASEPOINT.add_multiple(EdwardsPoint::identity(), &s, false);
-    let r_computed = key_multiples.add_multiple(s_b, &k, true);
-    r_computed.compress().as_bytes() == r
+    let s_b = BASEPOINT.add_multiple(EdwardsPoint::identity(), &sig.s(), false);
+    key_multiples.add_multiple(s_b, &k, true)
 }
 
 /// Which keys have tables, and how often the others have been used.
