@@ -520,14 +520,18 @@ impl Ledger {
         Ok(reader)
     }
 
-    /// Appends one event and waits until it is durable.
-    pub fn append(&self, event: SignedEvent) -> Result<Receipt, AppendError> {
-        let mut receipts = self.submit(vec![event])?.wait()?;
+    /// Appends one event (signed in code, or received: [`Ledger::parse_received`]) and
+    /// waits until it is durable.
+    pub fn append(&self, event: impl Into<Incoming>) -> Result<Receipt, AppendError> {
+        let mut receipts = self.submit(vec![event.into()])?.wait()?;
         receipts.pop().ok_or(AppendError::Closed)
     }
 
     /// Appends a batch, all or nothing, and waits until it is durable.
-    pub fn append_batch(&self, events: Vec<SignedEvent>) -> Result<Vec<Receipt>, AppendError> {
+    pub fn append_batch<E: Into<Incoming>>(
+        &self,
+        events: Vec<E>,
+    ) -> Result<Vec<Receipt>, AppendError> {
         self.submit(events)?.wait()
     }
 

@@ -4,7 +4,8 @@
 //! (a) ed25519 strict verification on one core (the reference; ed25519-dalek's
 //!     `verify_strict`, and the ledger's own strict check beside it);
 //! (b) signed events appended per second, durably, through `Ledger::append`, with 1, 16
-//!     and 256 concurrent appenders (each parses its event's JSON, then appends);
+//!     and 256 concurrent appenders (each parses its event's bytes with
+//!     `Ledger::parse_received`, as the server does, then appends);
 //! (c) a full `verify` of a ledger of ARMSLEDGER_BENCH_ENTRIES entries (default 1M);
 //! (d) inclusion and consistency proof generation on that ledger.
 //!
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use armsledger_tests::*;
 use ed25519_dalek::{Signer as _, SigningKey};
-use ledger::event::{EventLimits, SignedEvent};
+use ledger::event::SignedEvent;
 use ledger::{Ledger, LedgerConfig, SystemClock};
 use rayon::prelude::*;
 
@@ -111,7 +112,6 @@ fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration) 
         texts[(t * per_thread + i) as usize] = text;
     }
     let before = ledger.stats();
-    let limits = EventLimits::default();
     let latencies = std::sync::Mutex::new(Vec::with_capacity(texts.len()));
     let t = Instant::now();
     std::thread::scope(|s| {
@@ -121,7 +121,7 @@ fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration) 
                 let mut mine = Vec::with_capacity(chunk.len());
                 for text in chunk {
                     let started = Instant::now();
-                    let event = SignedEvent::parse(text, &limits).unwrap();
+                    let event = ledger.parse_received(text.clone()).unwrap();
                     ledger.append(event).unwrap();
                     mine.push(started.elapsed());
                 }
@@ -151,7 +151,6 @@ fn batch_ingest_rate(events: u64, batch: u64) -> f64 {
         SystemClock::shared(),
     );
     let police = register(&ledger, "zz-police", "police", 10);
-    let limits = EventLimits::default();
     let texts = signed_events(&police, 900_000_000, events);
     let t = Instant::now();
     std::thread::scope(|s| {
@@ -159,9 +158,9 @@ fn batch_ingest_rate(events: u64, batch: u64) -> f64 {
             let ledger = ledger.clone();
             s.spawn(move || {
                 for chunk in half.chunks(batch as usize) {
-                    let parsed = chunk
+                    let parsed: Vec<_> = chunk
                         .iter()
-                        .map(|t| SignedEvent::parse(t, &limits).unwrap())
+                        .map(|t| ledger.parse_received(t.clone()).unwrap())
                         .collect();
                     ledger.append_batch(parsed).unwrap();
                 }

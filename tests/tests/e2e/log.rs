@@ -539,7 +539,10 @@ fn a_batch_is_all_or_nothing() {
         receipts.iter().map(|r| r.index).collect::<Vec<_>>(),
         vec![before, before + 1]
     );
-    assert_eq!(code(f.ledger.append_batch(vec![])), "batch_empty");
+    assert_eq!(
+        code(f.ledger.append_batch(Vec::<SignedEvent>::new())),
+        "batch_empty"
+    );
     let twice = police.weapon_marked(9);
     assert_eq!(
         code(f.ledger.append_batch(vec![twice.clone(), twice])),
