@@ -98,6 +98,12 @@ pub(crate) async fn metrics(
         stats.policy_refusals,
     );
     metric(
+        "armsledger_verification_key_tables",
+        "gauge",
+        "Authority keys holding precomputed multiples for signature checks (at most 32, 640 KiB each).",
+        ledger::crypto::keys_with_multiples() as u64,
+    );
+    metric(
         "armsledger_tree_size",
         "gauge",
         "Entries in the log.",

@@ -229,6 +229,12 @@ pub fn verify_strict(
     }
 }
 
+/// How many keys hold precomputed multiples in this process now (at most 32, 640 KiB each;
+/// see [`verify_strict`]): for operators watching memory.
+pub fn keys_with_multiples() -> usize {
+    multiples::KEY_TABLES.tables()
+}
+
 /// One signature to check with [`verify_strict_each`].
 #[derive(Debug, Clone, Copy)]
 pub struct SignatureCheck<'a> {

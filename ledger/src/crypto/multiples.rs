@@ -238,8 +238,7 @@ impl KeyTables {
         Some(multiples)
     }
 
-    /// How many keys hold a table now.
-    #[cfg(test)]
+    /// How many keys hold a table now (or are having one built).
     pub(crate) fn tables(&self) -> usize {
         self.lock().tables
     }

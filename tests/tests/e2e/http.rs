@@ -312,6 +312,12 @@ fn events_are_submitted_over_http_with_typed_answers() {
     ] {
         assert!(text.lines().any(|l| l == line), "{line} not in:\n{text}");
     }
+    let key_tables: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("armsledger_verification_key_tables "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no key tables gauge in:\n{text}"));
+    assert!(key_tables <= 32, "{key_tables}");
     server.stop().unwrap();
     ledger.verify().unwrap();
 }
