@@ -209,20 +209,19 @@ static SMALL_ORDER_ENCODINGS: LazyLock<[[u8; 32]; 8]> =
 /// `verify_strict`'s decompression of R; the key's order was checked when it was parsed.
 ///
 /// A key that signs often has its multiples precomputed, and the equation is then computed
-/// from them, about twice as fast, with the same result ([`multiples`]).
+/// from them, about twice as fast, with the same result ([`multiples`]). This is
+/// [`verify_strict_each`] of one check.
 pub fn verify_strict(
     key: &PublicKey,
     message: &[u8],
     sig: &Signature,
 ) -> Result<(), SignatureError> {
-    if r_is_small_order(sig) {
-        return Err(SignatureError::Invalid);
-    }
-    let holds = match multiples::KEY_TABLES.lookup(key) {
-        Some(key_multiples) => multiples::equation_holds(&key_multiples, key, message, sig),
-        None => equation_holds_from_scratch(key, message, sig),
+    let check = SignatureCheck {
+        key,
+        message,
+        signature: sig,
     };
-    if holds {
+    if verify_strict_each(&[check]) == [true] {
         Ok(())
     } else {
         Err(SignatureError::Invalid)
@@ -446,9 +445,13 @@ mod tests {
             return false;
         };
         let accepted = verify_strict(&pk, msg, &s).is_ok();
-        let from_scratch = !r_is_small_order(&s) && equation_holds_from_scratch(&pk, msg, &s);
-        let from_multiples =
-            !r_is_small_order(&s) && multiples::equation_holds(&table_of(&pk), &pk, msg, &s);
+        let check = [SignatureCheck {
+            key: &pk,
+            message: msg,
+            signature: &s,
+        }];
+        let from_scratch = verify_each_with(&check, |_| None) == [true];
+        let from_multiples = verify_each_with(&check, |key| Some(table_of(key))) == [true];
         assert_eq!(
             (from_scratch, from_multiples),
             (accepted, accepted),

@@ -119,10 +119,7 @@ impl Batch {
             Self::Signed(events) => events
                 .into_par_iter()
                 .chunks(crypto::CHECKS_PER_BATCH)
-                .map(|chunk| prepare_all(registry, limits, chunk))
-                .collect::<Vec<_>>()
-                .into_iter()
-                .flatten()
+                .flat_map_iter(|chunk| prepare_all(registry, limits, chunk))
                 .collect(),
             Self::Prepared(prepared) => prepared,
         }
