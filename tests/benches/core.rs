@@ -10,6 +10,10 @@
 //! (d) inclusion and consistency proof generation on that ledger.
 //!
 //! Run: `cargo bench -p armsledger-tests --bench core` (prints a Markdown table).
+//! ARMSLEDGER_BENCH_PARTS (default `appenders,batch,large`) picks the parts to run, and
+//! ARMSLEDGER_BENCH_BATCH_EVENTS the size of the batch ingest (default 100,000), so that
+//! one part can be run alone under a profiler (ARMSLEDGER_BENCH_APPENDERS=256 runs (b) with
+//! 256 appenders only; ARMSLEDGER_BENCH_PERF_CTL, see `armsledger_tests::profiler`).
 #![expect(
     clippy::unwrap_used,
     reason = "a benchmark: a failure should stop it loudly"
@@ -113,6 +117,7 @@ fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration) 
     }
     let before = ledger.stats();
     let latencies = std::sync::Mutex::new(Vec::with_capacity(texts.len()));
+    profiler("enable");
     let t = Instant::now();
     std::thread::scope(|s| {
         for chunk in texts.chunks(per_thread as usize) {
@@ -130,6 +135,7 @@ fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration) 
         }
     });
     let elapsed = t.elapsed();
+    profiler("disable");
     let stats = ledger.stats();
     let mut lat = latencies.into_inner().unwrap();
     lat.sort();
@@ -152,6 +158,7 @@ fn batch_ingest_rate(events: u64, batch: u64) -> f64 {
     );
     let police = register(&ledger, "zz-police", "police", 10);
     let texts = signed_events(&police, 900_000_000, events);
+    profiler("enable");
     let t = Instant::now();
     std::thread::scope(|s| {
         for half in texts.chunks(texts.len().div_ceil(2)) {
@@ -167,7 +174,9 @@ fn batch_ingest_rate(events: u64, batch: u64) -> f64 {
             });
         }
     });
-    events as f64 / t.elapsed().as_secs_f64()
+    let rate = events as f64 / t.elapsed().as_secs_f64();
+    profiler("disable");
+    rate
 }
 
 /// Builds a ledger of `entries` entries quickly (batches from two producer threads).
@@ -204,6 +213,10 @@ fn main() {
         return;
     }
     let entries = env_u64("ARMSLEDGER_BENCH_ENTRIES", 1_000_000);
+    let batch_events = env_u64("ARMSLEDGER_BENCH_BATCH_EVENTS", 100_000);
+    let parts =
+        std::env::var("ARMSLEDGER_BENCH_PARTS").unwrap_or_else(|_| "appenders,batch,large".into());
+    let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     println!("# armsledger core benchmark");
     println!(
         "machine: {} cores; load before: {}",
@@ -224,14 +237,46 @@ fn main() {
         references.push(dalek_strict);
         dalek_strict
     };
-    let dalek_strict = reference("(b)");
+    if part("appenders") {
+        appenders_part(reference("(b)"));
+    }
+    let mut batch_rate = None;
+    if part("batch") {
+        let dalek_strict = reference("(b')");
+        let rate = batch_ingest_rate(batch_events, 1000);
+        println!(
+            "\n(b') batch ingest, 2 producers x batches of 1000 pre-signed events: {rate:.0} events/s = {:.2}x (a)",
+            rate / dalek_strict
+        );
+        batch_rate = Some(rate);
+    }
+    let mut verify_rate = None;
+    if part("large") {
+        verify_rate = Some(large_part(entries, &mut reference));
+    }
+    let after = reference("the end");
+    let fastest = references.iter().copied().fold(after, f64::max);
+    println!("\nconservative, against the fastest reference of the run ({fastest:.0}/s):");
+    if let Some(rate) = batch_rate {
+        println!("(b') {:.2}x", rate / fastest);
+    }
+    if let Some(rate) = verify_rate {
+        println!("(c) {:.2}x", rate / fastest);
+    }
+}
 
+/// (b): durable appends through `Ledger::append` with 1, 16 and 256 appenders.
+fn appenders_part(dalek_strict: f64) {
     println!("\n(b) durable appends through Ledger::append (parse + verify + group commit):");
     println!(
         "| appenders | events | appends/s | ratio to (a) | commits | events/commit | p99 latency |"
     );
     println!("|---|---|---|---|---|---|---|");
+    let only = env_u64("ARMSLEDGER_BENCH_APPENDERS", 0);
     for (appenders, events) in [(1u64, 3_000u64), (16, 30_000), (256, 150_000)] {
+        if only != 0 && appenders != only {
+            continue;
+        }
         let (rate, commits, p99) = append_rate(appenders, events, appenders * 10_000_000);
         println!(
             "| {appenders} | {events} | {rate:.0} | {:.2}x | {commits} | {:.1} | {:.2} ms |",
@@ -240,14 +285,11 @@ fn main() {
             p99.as_secs_f64() * 1e3
         );
     }
+}
 
-    let dalek_strict = reference("(b')");
-    let batch_rate = batch_ingest_rate(100_000, 1000);
-    println!(
-        "\n(b') batch ingest, 2 producers x batches of 1000 pre-signed events: {batch_rate:.0} events/s = {:.2}x (a)",
-        batch_rate / dalek_strict
-    );
-
+/// (c) and (d): a large ledger built, proofs generated on it, then verified from disk.
+/// Returns (c)'s entries/s.
+fn large_part(entries: u64, reference: &mut dyn FnMut(&str) -> f64) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("large.redb");
     let t = Instant::now();
@@ -310,11 +352,5 @@ fn main() {
         rate / dalek_strict,
         load_average()
     );
-    let after = reference("the end");
-    let fastest = references.iter().copied().fold(after, f64::max);
-    println!(
-        "\nconservative, against the fastest reference of the run ({fastest:.0}/s): (b') {:.2}x, (c) {:.2}x",
-        batch_rate / fastest,
-        rate / fastest
-    );
+    rate
 }

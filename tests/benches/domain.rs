@@ -115,9 +115,11 @@ fn import_rate(dir: &std::path::Path, records: u64) -> f64 {
         LedgerConfig::default(),
         SystemClock::shared(),
     );
+    profiler("enable");
     let t = Instant::now();
     let summary = api::bulk::import(&ledger, &file, 1000, |_| {}).unwrap();
     let rate = summary.appended as f64 / t.elapsed().as_secs_f64();
+    profiler("disable");
     assert_eq!(summary.appended, records, "{summary:?}");
     ledger.close();
     rate
@@ -225,12 +227,14 @@ fn rebuild(dir: &std::path::Path, path: &std::path::Path, size: u64, rebuilds: u
     let reference = decode_only(&reader);
     let mut in_memory = 0.0_f64;
     let mut views = 0;
+    profiler("enable");
     for _ in 0..rebuilds {
         let t = Instant::now();
         let rebuilt = ledger::projections::rebuild(&reader).unwrap();
         in_memory = in_memory.max(size as f64 / t.elapsed().as_secs_f64());
         views = rebuilt.views.len();
     }
+    profiler("disable");
     drop(reader);
     println!("\n(r, p) over {size} entries (load {}):", load_average());
     println!("| | entries/s | ratio to (r) | target |");

@@ -407,6 +407,22 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// Tells a profiler started as `perf record --control fifo:CTL -D -1 ...` to start
+/// (`enable`) or stop (`disable`) sampling, when ARMSLEDGER_BENCH_PERF_CTL names that fifo:
+/// a benchmark profiles the part it times, not the setup before it.
+pub fn profiler(command: &str) {
+    if let Ok(fifo) = std::env::var("ARMSLEDGER_BENCH_PERF_CTL") {
+        use std::io::Write as _;
+        let sent = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&fifo)
+            .and_then(|mut f| f.write_all(format!("{command}\n").as_bytes()));
+        if let Err(e) = sent {
+            eprintln!("profiler control {fifo}: {e}");
+        }
+    }
+}
+
 /// The `p` quantile of sorted samples.
 pub fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
