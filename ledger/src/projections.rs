@@ -149,13 +149,27 @@ impl Views for MemoryViews {
     }
 
     fn put(&mut self, stream: String, view: View) {
-        if let Some(old) = self.views.remove(&stream) {
-            self.unindex(&old);
+        use std::collections::hash_map::Entry;
+        // One lookup of the stream; the serial index changes only if the serial did.
+        let (old, new) = match self.views.entry(stream) {
+            Entry::Occupied(mut slot) => {
+                let old = slot.insert(view);
+                (Some(old), &*slot.into_mut())
+            }
+            Entry::Vacant(slot) => (None, &*slot.insert(view)),
+        };
+        let (old_serial, new_serial) = (old.as_ref().and_then(serial_of), serial_of(new));
+        if old_serial == new_serial {
+            return;
         }
-        if let Some((serial, id)) = serial_of(&view) {
+        if let Some((serial, id)) = old_serial
+            && let Some(holders) = self.serials.get_mut(serial)
+        {
+            holders.retain(|holder| *holder != id);
+        }
+        if let Some((serial, id)) = new_serial {
             self.serials.entry(serial.to_owned()).or_default().push(id);
         }
-        self.views.insert(stream, view);
     }
 
     fn serial_holders(&mut self, serial: &str) -> Result<Vec<WeaponId>, StoreError> {

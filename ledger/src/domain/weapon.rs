@@ -492,18 +492,21 @@ fn flag_duplicate_serials(
             views.put(other_stream, View::Weapon(Box::new(other)));
         }
     }
-    let Some(serial) = weapon.identity.serial_normalized.clone() else {
+    let Some(serial) = weapon.identity.serial_normalized.as_deref() else {
         return Ok(());
     };
+    let mut holders = views.serial_holders(serial)?;
+    holders.retain(|holder| *holder != weapon.id);
+    if holders.is_empty() {
+        // The common case (a serial seen once): nothing to compare, nothing to allocate.
+        return Ok(());
+    }
+    let serial = serial.to_owned();
     let manufacturer = weapon.identity.manufacturer.as_deref().map(normalize_query);
     // Sorted, so that the append (which reads the index in id order) and the rebuild
     // (which knows them in the order they came) write the same view.
-    let mut holders = views.serial_holders(&serial)?;
     holders.sort();
     for other_id in holders {
-        if other_id == weapon.id {
-            continue;
-        }
         let other_stream = super::weapon_stream(&other_id);
         let Some(mut other) = load_weapon(views, &other_stream)? else {
             continue;
