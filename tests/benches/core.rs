@@ -97,7 +97,7 @@ fn signed_events(police: &Signer, first: u64, count: u64) -> Vec<Vec<u8>> {
 }
 
 /// (b) durable appends/s with `appenders` threads.
-fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration) {
+fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration, String) {
     let dir = tempfile::tempdir().unwrap();
     let ledger = create_ledger(
         &dir.path().join("bench.redb"),
@@ -118,6 +118,7 @@ fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration) 
     let before = ledger.stats();
     let latencies = std::sync::Mutex::new(Vec::with_capacity(texts.len()));
     profiler("enable");
+    let cpu_before = CpuUse::now();
     let t = Instant::now();
     std::thread::scope(|s| {
         for chunk in texts.chunks(per_thread as usize) {
@@ -135,6 +136,7 @@ fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration) 
         }
     });
     let elapsed = t.elapsed();
+    let cpu = CpuUse::now();
     profiler("disable");
     let stats = ledger.stats();
     let mut lat = latencies.into_inner().unwrap();
@@ -144,6 +146,7 @@ fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration) 
         appended as f64 / elapsed.as_secs_f64(),
         stats.commits - before.commits,
         percentile(&lat, 0.99),
+        cpu.per_event_since(&cpu_before, appended, elapsed.as_secs_f64()),
     )
 }
 
@@ -159,6 +162,7 @@ fn batch_ingest_rate(events: u64, batch: u64) -> f64 {
     let police = register(&ledger, "zz-police", "police", 10);
     let texts = signed_events(&police, 900_000_000, events);
     profiler("enable");
+    let cpu_before = CpuUse::now();
     let t = Instant::now();
     std::thread::scope(|s| {
         for half in texts.chunks(texts.len().div_ceil(2)) {
@@ -174,9 +178,11 @@ fn batch_ingest_rate(events: u64, batch: u64) -> f64 {
             });
         }
     });
-    let rate = events as f64 / t.elapsed().as_secs_f64();
+    let seconds = t.elapsed().as_secs_f64();
+    let cpu = CpuUse::now();
     profiler("disable");
-    rate
+    println!("{}", cpu.per_event_since(&cpu_before, events, seconds));
+    events as f64 / seconds
 }
 
 /// Builds a ledger of `entries` entries quickly (batches from two producer threads).
@@ -212,6 +218,7 @@ fn main() {
         println!("run with `cargo bench -p armsledger-tests --bench core`");
         return;
     }
+    name_rayon_threads();
     let entries = env_u64("ARMSLEDGER_BENCH_ENTRIES", 1_000_000);
     let batch_events = env_u64("ARMSLEDGER_BENCH_BATCH_EVENTS", 100_000);
     let parts =
@@ -273,17 +280,23 @@ fn appenders_part(dalek_strict: f64) {
     );
     println!("|---|---|---|---|---|---|---|");
     let only = env_u64("ARMSLEDGER_BENCH_APPENDERS", 0);
+    let mut cpu_lines = Vec::new();
     for (appenders, events) in [(1u64, 3_000u64), (16, 30_000), (256, 150_000)] {
         if only != 0 && appenders != only {
             continue;
         }
-        let (rate, commits, p99) = append_rate(appenders, events, appenders * 10_000_000);
+        let (rate, commits, p99, cpu) = append_rate(appenders, events, appenders * 10_000_000);
         println!(
             "| {appenders} | {events} | {rate:.0} | {:.2}x | {commits} | {:.1} | {:.2} ms |",
             rate / dalek_strict,
             events as f64 / commits.max(1) as f64,
             p99.as_secs_f64() * 1e3
         );
+        cpu_lines.push(format!("{appenders} appenders: {cpu}"));
+    }
+    println!();
+    for line in cpu_lines {
+        println!("{line}");
     }
 }
 

@@ -116,10 +116,17 @@ fn import_rate(dir: &std::path::Path, records: u64) -> f64 {
         SystemClock::shared(),
     );
     profiler("enable");
+    let cpu_before = CpuUse::now();
     let t = Instant::now();
     let summary = api::bulk::import(&ledger, &file, 1000, |_| {}).unwrap();
-    let rate = summary.appended as f64 / t.elapsed().as_secs_f64();
+    let seconds = t.elapsed().as_secs_f64();
+    let cpu = CpuUse::now();
     profiler("disable");
+    println!(
+        "import: {}",
+        cpu.per_event_since(&cpu_before, summary.appended, seconds)
+    );
+    let rate = summary.appended as f64 / seconds;
     assert_eq!(summary.appended, records, "{summary:?}");
     ledger.close();
     rate
@@ -130,6 +137,7 @@ fn main() {
         println!("run with `cargo bench -p armsledger-tests --bench domain`");
         return;
     }
+    name_rayon_threads();
     let weapons = env_u64("ARMSLEDGER_BENCH_WEAPONS", 1_000_000);
     let records = env_u64("ARMSLEDGER_BENCH_IMPORT", 1_000_000);
     let parts = std::env::var("ARMSLEDGER_BENCH_PARTS")

@@ -423,6 +423,86 @@ pub fn profiler(command: &str) {
     }
 }
 
+/// Names the global rayon pool's threads `rayon-N` (call first in a benchmark's main), so
+/// that [`CpuUse`] can tell the ledger's verification work from the caller's threads: left
+/// alone, the pool's threads take the name of whichever thread first used it.
+pub fn name_rayon_threads() {
+    let _ = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("rayon-{i}"))
+        .build_global();
+}
+
+/// CPU time (user + system) this process has used, in total and by live thread name:
+/// read before and after a timed part, the difference says where its CPU went. Less at
+/// the mercy of a shared machine's drift than a rate: a stage that gets less done per
+/// second because the VM is slow still uses about the same CPU per event.
+#[derive(Clone, Debug, Default)]
+pub struct CpuUse {
+    pub total: f64,
+    pub by_thread: std::collections::BTreeMap<String, f64>,
+}
+
+impl CpuUse {
+    /// Now, from /proc (Linux; empty elsewhere). Threads that have ended count in the
+    /// total only.
+    pub fn now() -> Self {
+        // /proc reports times in clock ticks of USER_HZ, which is 100 on Linux.
+        const TICKS_PER_SECOND: f64 = 100.0;
+        let seconds = |stat: &str| -> Option<f64> {
+            let after_name = &stat[stat.rfind(')')? + 1..];
+            let fields: Vec<&str> = after_name.split_whitespace().collect();
+            let utime: f64 = fields.get(11)?.parse().ok()?;
+            let stime: f64 = fields.get(12)?.parse().ok()?;
+            Some((utime + stime) / TICKS_PER_SECOND)
+        };
+        let mut usage = Self::default();
+        if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
+            usage.total = seconds(&stat).unwrap_or(0.0);
+        }
+        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+            return usage;
+        };
+        for task in tasks.flatten() {
+            let dir = task.path();
+            let (Ok(name), Ok(stat)) = (
+                std::fs::read_to_string(dir.join("comm")),
+                std::fs::read_to_string(dir.join("stat")),
+            ) else {
+                continue;
+            };
+            let name = name.trim();
+            let group = if name.starts_with("rayon-") {
+                "rayon"
+            } else {
+                name
+            };
+            *usage.by_thread.entry(group.to_owned()).or_default() += seconds(&stat).unwrap_or(0.0);
+        }
+        usage
+    }
+
+    /// CPU microseconds per event since `before`: the ledger's writer thread, the
+    /// verification pool (rayon), and everything else (callers' threads, the ledger's
+    /// verifier coordinator), as one line of text.
+    pub fn per_event_since(&self, before: &Self, events: u64, seconds: f64) -> String {
+        let used = |name: &str| {
+            self.by_thread.get(name).copied().unwrap_or(0.0)
+                - before.by_thread.get(name).copied().unwrap_or(0.0)
+        };
+        let total = self.total - before.total;
+        let (writer, pool) = (used("ledger-writer"), used("rayon"));
+        let us = |cpu: f64| cpu * 1e6 / events.max(1) as f64;
+        format!(
+            "CPU per event: writer thread {:.1} us, verification pool {:.1} us, the rest {:.1} us; total {:.1} us ({:.2} cores busy)",
+            us(writer),
+            us(pool),
+            us(total - writer - pool),
+            us(total),
+            total / seconds
+        )
+    }
+}
+
 /// The `p` quantile of sorted samples.
 pub fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
