@@ -77,8 +77,8 @@ enum Command {
         /// The JSON Lines file of signed events.
         #[arg(long)]
         file: PathBuf,
-        /// Events submitted at a time (two such batches are in flight: the next is
-        /// read and checked while the previous one is written).
+        /// Events submitted at a time (four such batches are in flight: the next ones
+        /// are read and checked while the earlier ones are written).
         #[arg(long, default_value_t = 1000)]
         batch: usize,
     },

@@ -116,6 +116,17 @@ struct Overlay {
     policy_streams: Vec<String>,
 }
 
+impl Overlay {
+    /// Empty again, keeping the maps' capacity (an append-level overlay is reused).
+    fn clear(&mut self) {
+        self.heads.clear();
+        self.event_ids.clear();
+        self.undo.clear();
+        self.views.clear();
+        self.policy_streams.clear();
+    }
+}
+
 impl Writer {
     pub(crate) fn load(
         shared: Arc<Shared>,
@@ -215,7 +226,11 @@ impl Writer {
             .ok_or_else(|| StoreError::Corrupt(format!("clock out of range: {now_ms}")))?;
         let txn = self.shared.db.begin_write()?;
         let mut overlay = Overlay::default();
-        let mut staged = Vec::new();
+        // One append's overlay, emptied into the group's after each append: a group of a
+        // thousand single-event appends (an import, many clients) reuses its maps instead
+        // of building and dropping a thousand sets of them.
+        let mut mine = Overlay::default();
+        let mut staged = Vec::with_capacity(group.iter().map(|(events, _)| events.len()).sum());
         let mut outcomes = Vec::with_capacity(group.len());
         {
             // Opened once per group (not per lookup), and closed before the writes.
@@ -231,6 +246,7 @@ impl Writer {
                 outcomes.push(self.stage_append(
                     &lookup,
                     &mut overlay,
+                    &mut mine,
                     &mut staged,
                     events,
                     &recorded_at,
@@ -297,17 +313,18 @@ impl Writer {
         }
     }
 
-    /// Stages one append (a client's batch) all or nothing. Returns a store error only
-    /// for failures of the file, which fail the whole group.
+    /// Stages one append (a client's batch) all or nothing, in `mine` (empty on entry and
+    /// on return) before the group's `overlay`. Returns a store error only for failures
+    /// of the file, which fail the whole group.
     fn stage_append<'g>(
         &self,
         lookup: &Lookup<'_>,
         overlay: &mut Overlay,
+        mine: &mut Overlay,
         staged: &mut Vec<Staged<'g>>,
         events: &'g [Prepared],
         recorded_at: &Timestamp,
     ) -> Result<Outcome, StoreError> {
-        let mut mine = Overlay::default();
         let mut slots = Vec::with_capacity(events.len());
         let first_new = staged.len();
         for (position, prepared) in events.iter().enumerate() {
@@ -316,7 +333,7 @@ impl Writer {
                 index,
                 recorded_at: recorded_at.clone(),
             };
-            match self.stage_event(lookup, overlay, &mut mine, staged, prepared, &at)? {
+            match self.stage_event(lookup, overlay, mine, staged, prepared, &at)? {
                 Ok(Check::InLog(receipt)) => slots.push(Slot::Duplicate(receipt)),
                 Ok(Check::StagedAt(i)) => slots.push(Slot::SameAs(i)),
                 Ok(Check::New(prev, policies)) => {
@@ -345,10 +362,11 @@ impl Writer {
                 Err(rejection) => {
                     staged.truncate(first_new);
                     if let Some(working) = overlay.registry.as_mut() {
-                        for (id, prior) in mine.undo.into_iter().rev() {
+                        for (id, prior) in mine.undo.drain(..).rev() {
                             working.restore(&id, prior);
                         }
                     }
+                    mine.clear();
                     return Ok(Outcome::Rejected(BatchRejection {
                         position,
                         rejection,
@@ -356,10 +374,11 @@ impl Writer {
                 }
             }
         }
-        overlay.heads.extend(mine.heads);
-        overlay.event_ids.extend(mine.event_ids);
-        overlay.views.extend(mine.views);
-        overlay.policy_streams.extend(mine.policy_streams);
+        overlay.heads.extend(mine.heads.drain());
+        overlay.event_ids.extend(mine.event_ids.drain());
+        overlay.views.absorb(&mut mine.views);
+        overlay.policy_streams.append(&mut mine.policy_streams);
+        mine.clear();
         Ok(Outcome::Staged(slots))
     }
 
@@ -471,6 +490,7 @@ impl Writer {
                 mine: &mut mine.views,
                 staged,
                 first_staged: self.state.next_index,
+                opened: head.is_none().then_some(stream),
             };
             match domain::decide(domain_event, &context, &mut views) {
                 Ok(()) => {}
@@ -773,10 +793,17 @@ impl ChangedViews {
         self.views.insert(stream, view);
     }
 
-    fn extend(&mut self, other: Self) {
-        for (stream, view) in other.views {
+    /// Takes over `other`'s views, leaving it empty (its capacity kept).
+    fn absorb(&mut self, other: &mut Self) {
+        for (stream, view) in other.views.drain() {
             self.insert(stream, view);
         }
+        other.streams_by_serial.clear();
+    }
+
+    fn clear(&mut self) {
+        self.views.clear();
+        self.streams_by_serial.clear();
     }
 
     fn streams_with_serial(&self, serial: &str) -> &[String] {
@@ -794,12 +821,20 @@ struct StagedViews<'a, 't, 'g> {
     mine: &'a mut ChangedViews,
     staged: &'a [Staged<'g>],
     first_staged: u64,
+    /// The event's own stream when the event opens it (no entry in the log or staged):
+    /// such a stream has no committed view, since every view is first put by an event on
+    /// its own stream (views of other streams are only changed after being read, and
+    /// brokers' keys are not stream names), so its reads skip the table.
+    opened: Option<&'a str>,
 }
 
 impl Views for StagedViews<'_, '_, '_> {
     fn get(&mut self, stream: &str) -> Result<Option<View>, StoreError> {
         if let Some(view) = self.mine.get(stream).or_else(|| self.group.get(stream)) {
             return Ok(Some(view.clone()));
+        }
+        if self.opened == Some(stream) {
+            return Ok(None);
         }
         self.lookup
             .projections
