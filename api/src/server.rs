@@ -149,7 +149,6 @@ async fn submit_many(
     ledger: web::Data<Ledger>,
     body: web::Payload,
 ) -> Result<HttpResponse, Problem> {
-    let limits = ledger.config().event_limits;
     let max = batch_bytes_max(&ledger);
     let bytes = crate::problem::read_body(body, max, || {
         Problem::new(
@@ -160,27 +159,16 @@ async fn submit_many(
     })
     .await?;
     // The array is split by the ledger's own parser (depth: the array plus an event), and
-    // each member is parsed under the event limits from its canonical bytes.
-    let members = match ledger::json::Json::parse(&bytes, limits.json_depth_max + 1) {
-        Ok(ledger::json::Json::Array(members)) => members,
-        Ok(_) => {
-            return Err(Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "not_an_array",
-                "a batch is a JSON array of signed events",
-            ));
-        }
-        Err(e) => return Err(rejection_problem(&e.into())),
-    };
-    let mut events = Vec::with_capacity(members.len());
-    for (position, member) in members.into_iter().enumerate() {
-        // A member's canonical bytes are the form its entry embeds: preparing it needs no
-        // second parse.
-        let event = ledger
-            .parse_received(member.to_canonical_vec())
-            .map_err(|r| rejection_problem(&r).at(position))?;
-        events.push(event);
-    }
+    // each member is read as its canonical bytes would be.
+    let events = ledger.parse_received_batch(&bytes).map_err(|e| match e {
+        ledger::BatchBodyError::Json(rejection) => rejection_problem(&rejection),
+        ledger::BatchBodyError::NotAnArray => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_an_array",
+            "a batch is a JSON array of signed events",
+        ),
+        ledger::BatchBodyError::Member(b) => rejection_problem(&b.rejection).at(b.position),
+    })?;
     let receipts = ledger
         .submit(events)
         .map_err(append_problem)?

@@ -117,6 +117,17 @@ pub struct Receipt {
     pub duplicate: bool,
 }
 
+/// Why a batch's body was not read as events ([`Ledger::parse_received_batch`]).
+#[derive(Debug)]
+pub enum BatchBodyError {
+    /// The body is not JSON the ledger accepts: no member to point at.
+    Json(Rejection),
+    /// It is JSON, but not an array.
+    NotAnArray,
+    /// The member at `position` breaks a rule.
+    Member(BatchRejection),
+}
+
 /// Why an append did not happen. Nothing of the append was written in any case.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -596,6 +607,47 @@ impl Ledger {
     pub fn parse_received(&self, bytes: Vec<u8>) -> Result<Received, Rejection> {
         let event = SignedEvent::parse(&bytes, &self.inner.shared.config.event_limits)?;
         Ok(Received::new(event, bytes))
+    }
+
+    /// Parses a batch as a client sent it: a JSON array (one level of nesting more than an
+    /// event may have), each member then read exactly as [`Ledger::parse_received`] reads
+    /// the member's canonical bytes (the same rules and the same event; those bytes are
+    /// what its entry embeds), without parsing them a second time.
+    pub fn parse_received_batch(&self, bytes: &[u8]) -> Result<Vec<Received>, BatchBodyError> {
+        let limits = &self.inner.shared.config.event_limits;
+        let members = match Json::parse(bytes, limits.json_depth_max.saturating_add(1)) {
+            Ok(Json::Array(members)) => members,
+            Ok(_) => return Err(BatchBodyError::NotAnArray),
+            Err(e) => return Err(BatchBodyError::Json(e.into())),
+        };
+        let read = |member: Json| -> Result<Received, Rejection> {
+            // What `parse_received` of these bytes checks first; the parse itself cannot
+            // fail on a canonical serialization, and its depth is within the limit since
+            // the member was parsed one level down.
+            let canonical = member.to_canonical_vec();
+            if canonical.len() > limits.event_bytes_max {
+                return Err(Rejection::EventTooLarge {
+                    bytes: canonical.len(),
+                    max: limits.event_bytes_max,
+                });
+            }
+            let Json::Object(object) = member else {
+                return Err(Rejection::NotAnObject);
+            };
+            Ok(Received::new(SignedEvent::from_object(object)?, canonical))
+        };
+        members
+            .into_iter()
+            .enumerate()
+            .map(|(position, member)| {
+                read(member).map_err(|rejection| {
+                    BatchBodyError::Member(BatchRejection {
+                        position,
+                        rejection,
+                    })
+                })
+            })
+            .collect()
     }
 
     /// Queues events prepared by [`Ledger::prepare`], as [`Ledger::submit`] does.

@@ -58,7 +58,7 @@ mod view_cache;
 mod writer;
 
 pub use ledger::{
-    AppendError, Clock, Genesis, Ledger, LedgerConfig, LedgerStats, OpenError, PendingAppend,
-    PreparedEvents, Receipt, SystemClock,
+    AppendError, BatchBodyError, Clock, Genesis, Ledger, LedgerConfig, LedgerStats, OpenError,
+    PendingAppend, PreparedEvents, Receipt, SystemClock,
 };
 pub use verifier::{Incoming, Received};

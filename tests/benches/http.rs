@@ -279,6 +279,8 @@ fn batch_ingest(base: &str, maker: &Signer, batches: u64) -> f64 {
             body
         })
         .collect();
+    profiler("enable");
+    let cpu_before = CpuUse::now();
     let started = Instant::now();
     std::thread::scope(|s| {
         for share in bodies.chunks(bodies.len().div_ceil(2)) {
@@ -296,7 +298,15 @@ fn batch_ingest(base: &str, maker: &Signer, batches: u64) -> f64 {
             });
         }
     });
-    (batches * 1000) as f64 / started.elapsed().as_secs_f64()
+    let seconds = started.elapsed().as_secs_f64();
+    let cpu = CpuUse::now();
+    profiler("disable");
+    println!(
+        "(b) {}; by thread: {}",
+        cpu.per_event_since(&cpu_before, batches * 1000, seconds),
+        cpu.threads_since(&cpu_before, batches * 1000)
+    );
+    (batches * 1000) as f64 / seconds
 }
 
 fn main() {
@@ -308,6 +318,7 @@ fn main() {
         eprintln!("wrk is not installed: run scripts/bench-http, which installs it");
         std::process::exit(2);
     }
+    name_rayon_threads();
     let seconds = env_u64("ARMSLEDGER_BENCH_HTTP_SECONDS", 10);
     let weapons = env_u64("ARMSLEDGER_BENCH_HTTP_WEAPONS", 10_000);
     let dir = tempfile::tempdir().unwrap();

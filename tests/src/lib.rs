@@ -481,6 +481,28 @@ impl CpuUse {
         usage
     }
 
+    /// CPU microseconds per event since `before` of every thread name that used any, the
+    /// busiest first (threads that ended count in "ended").
+    pub fn threads_since(&self, before: &Self, events: u64) -> String {
+        let mut used: Vec<(String, f64)> = self
+            .by_thread
+            .iter()
+            .map(|(name, cpu)| {
+                let was = before.by_thread.get(name).copied().unwrap_or(0.0);
+                (name.clone(), cpu - was)
+            })
+            .filter(|(_, cpu)| *cpu > 0.0)
+            .collect();
+        let live: f64 = used.iter().map(|(_, cpu)| cpu).sum();
+        used.push(("ended".into(), (self.total - before.total - live).max(0.0)));
+        used.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let per_event = |cpu: f64| cpu * 1e6 / events.max(1) as f64;
+        used.iter()
+            .map(|(name, cpu)| format!("{name} {:.1} us", per_event(*cpu)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// CPU microseconds per event since `before`: the ledger's writer thread, the
     /// verification pool (rayon), and everything else (callers' threads, the ledger's
     /// verifier coordinator), as one line of text.

@@ -551,6 +551,89 @@ fn a_batch_is_all_or_nothing() {
     f.verified();
 }
 
+/// A batch's body is read member by member as each member's canonical bytes would be read
+/// alone: the same events (their canonical bytes are what the entries embed), the same
+/// refusals, at the member's position.
+#[test]
+fn a_batch_body_reads_each_member_as_its_canonical_bytes() {
+    let f = fixture();
+    let police = register(&f.ledger, "zz-police", "police", 10);
+    let events = [police.weapon_marked(1), police.weapon_marked(2)];
+    let value = |e: &SignedEvent| -> serde_json::Value {
+        serde_json::from_slice(&e.to_canonical_vec()).unwrap()
+    };
+    // Pretty-printed members: whitespace the canonical form does not have.
+    let pretty: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string_pretty(&value(e)).unwrap())
+        .collect();
+    let body = format!("[\n{}\n]", pretty.join(",\n"));
+    let received = f.ledger.parse_received_batch(body.as_bytes()).unwrap();
+    let before = f.size();
+    f.ledger.append_batch(received).unwrap();
+    let stored = f.ledger.reader().unwrap().entries_bytes(before, 2).unwrap();
+    for (entry, event) in stored.iter().zip(&events) {
+        let canonical = event.to_canonical_vec();
+        assert!(entry.windows(canonical.len()).any(|w| w == canonical));
+    }
+
+    let good = String::from_utf8(police.weapon_marked(3).to_canonical_vec()).unwrap();
+    let with = |change: &dyn Fn(&mut serde_json::Map<String, serde_json::Value>)| {
+        let mut v = value(&police.weapon_marked(4));
+        change(v.as_object_mut().unwrap());
+        serde_json::to_string(&v).unwrap()
+    };
+    let mut deep = String::from("{\"a\":1}");
+    for _ in 0..EventLimits::default().json_depth_max {
+        deep = format!("{{\"a\":{deep}}}");
+    }
+    let bad_members = [
+        with(&|o| {
+            o.insert("extra".into(), 1.into());
+        }),
+        with(&|o| {
+            o.remove("signature");
+        }),
+        with(&|o| {
+            o.insert("notes".into(), "x".repeat(70_000).into());
+        }),
+        "5".to_owned(),
+        "{\"event_id\": 1.5}".to_owned(),
+        deep,
+    ];
+    for bad in bad_members {
+        let alone = f
+            .ledger
+            .parse_received(bad.clone().into_bytes())
+            .expect_err("refused alone");
+        let in_batch = f
+            .ledger
+            .parse_received_batch(format!("[{good},{bad}]").as_bytes())
+            .expect_err("refused in a batch");
+        let (position, rejection) = match in_batch {
+            ledger::BatchBodyError::Member(b) => (Some(b.position), b.rejection),
+            // A member the JSON parser refuses makes the whole body unreadable.
+            ledger::BatchBodyError::Json(r) => (None, r),
+            ledger::BatchBodyError::NotAnArray => panic!("it is an array"),
+        };
+        assert_eq!(
+            rejection.code(),
+            alone.code(),
+            "{}",
+            &bad[..bad.len().min(80)]
+        );
+        if position.is_some() {
+            assert_eq!(position, Some(1));
+        }
+    }
+    assert!(matches!(
+        f.ledger.parse_received_batch(good.as_bytes()),
+        Err(ledger::BatchBodyError::NotAnArray)
+    ));
+    assert_eq!(f.size(), before + 2, "reading appends nothing");
+    f.verified();
+}
+
 #[test]
 fn events_submitted_each_on_their_own_are_judged_in_order_one_by_one() {
     let f = fixture();
