@@ -508,13 +508,24 @@ pub struct SignedEvent {
 impl SignedEvent {
     /// Parses an event as a client submits it, applying every rule that needs no log.
     pub fn parse(bytes: &[u8], limits: &EventLimits) -> Result<Self, Rejection> {
-        if bytes.len() > limits.event_bytes_max {
+        Self::check_size(bytes.len(), limits)?;
+        Self::from_json(Json::parse(bytes, limits.json_depth_max)?)
+    }
+
+    /// `event_too_large` when an event's bytes are over the limit (checked before parsing).
+    pub(crate) fn check_size(bytes: usize, limits: &EventLimits) -> Result<(), Rejection> {
+        if bytes > limits.event_bytes_max {
             return Err(Rejection::EventTooLarge {
-                bytes: bytes.len(),
+                bytes,
                 max: limits.event_bytes_max,
             });
         }
-        match Json::parse(bytes, limits.json_depth_max)? {
+        Ok(())
+    }
+
+    /// Builds an event from parsed JSON, which must be an object.
+    pub(crate) fn from_json(value: Json) -> Result<Self, Rejection> {
+        match value {
             Json::Object(obj) => Self::from_object(obj),
             _ => Err(Rejection::NotAnObject),
         }

@@ -625,16 +625,8 @@ impl Ledger {
             // fail on a canonical serialization, and its depth is within the limit since
             // the member was parsed one level down.
             let canonical = member.to_canonical_vec();
-            if canonical.len() > limits.event_bytes_max {
-                return Err(Rejection::EventTooLarge {
-                    bytes: canonical.len(),
-                    max: limits.event_bytes_max,
-                });
-            }
-            let Json::Object(object) = member else {
-                return Err(Rejection::NotAnObject);
-            };
-            Ok(Received::new(SignedEvent::from_object(object)?, canonical))
+            SignedEvent::check_size(canonical.len(), limits)?;
+            Ok(Received::new(SignedEvent::from_json(member)?, canonical))
         };
         members
             .into_iter()

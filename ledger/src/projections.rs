@@ -127,11 +127,16 @@ impl MemoryViews {
     }
 
     fn unindex(&mut self, view: &View) {
-        if let Some((serial, id)) = serial_of(view)
-            && let Some(holders) = self.serials.get_mut(serial)
-        {
-            holders.retain(|holder| *holder != id);
+        if let Some((serial, id)) = serial_of(view) {
+            forget_holder(&mut self.serials, serial, id);
         }
+    }
+}
+
+/// `id` no longer holds `serial` (a map of its own: `put` still reads the view map).
+fn forget_holder(serials: &mut HashMap<String, Vec<WeaponId>>, serial: &str, id: WeaponId) {
+    if let Some(holders) = serials.get_mut(serial) {
+        holders.retain(|holder| *holder != id);
     }
 }
 
@@ -162,10 +167,8 @@ impl Views for MemoryViews {
         if old_serial == new_serial {
             return;
         }
-        if let Some((serial, id)) = old_serial
-            && let Some(holders) = self.serials.get_mut(serial)
-        {
-            holders.retain(|holder| *holder != id);
+        if let Some((serial, id)) = old_serial {
+            forget_holder(&mut self.serials, serial, id);
         }
         if let Some((serial, id)) = new_serial {
             self.serials.entry(serial.to_owned()).or_default().push(id);

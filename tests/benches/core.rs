@@ -117,9 +117,7 @@ fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration, 
     }
     let before = ledger.stats();
     let latencies = std::sync::Mutex::new(Vec::with_capacity(texts.len()));
-    profiler("enable");
-    let cpu_before = CpuUse::now();
-    let t = Instant::now();
+    let timed = Timed::start();
     std::thread::scope(|s| {
         for chunk in texts.chunks(per_thread as usize) {
             let (ledger, latencies) = (ledger.clone(), &latencies);
@@ -135,18 +133,16 @@ fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration, 
             });
         }
     });
-    let elapsed = t.elapsed();
-    let cpu = CpuUse::now();
-    profiler("disable");
+    let part = timed.stop();
     let stats = ledger.stats();
     let mut lat = latencies.into_inner().unwrap();
     lat.sort();
     let appended = stats.entries - before.entries;
     (
-        appended as f64 / elapsed.as_secs_f64(),
+        appended as f64 / part.seconds,
         stats.commits - before.commits,
         percentile(&lat, 0.99),
-        cpu.per_event_since(&cpu_before, appended, elapsed.as_secs_f64()),
+        part.cpu_per_event(appended),
     )
 }
 
@@ -161,9 +157,7 @@ fn batch_ingest_rate(events: u64, batch: u64) -> f64 {
     );
     let police = register(&ledger, "zz-police", "police", 10);
     let texts = signed_events(&police, 900_000_000, events);
-    profiler("enable");
-    let cpu_before = CpuUse::now();
-    let t = Instant::now();
+    let timed = Timed::start();
     std::thread::scope(|s| {
         for half in texts.chunks(texts.len().div_ceil(2)) {
             let ledger = ledger.clone();
@@ -178,11 +172,9 @@ fn batch_ingest_rate(events: u64, batch: u64) -> f64 {
             });
         }
     });
-    let seconds = t.elapsed().as_secs_f64();
-    let cpu = CpuUse::now();
-    profiler("disable");
-    println!("{}", cpu.per_event_since(&cpu_before, events, seconds));
-    events as f64 / seconds
+    let part = timed.stop();
+    println!("{}", part.cpu_per_event(events));
+    events as f64 / part.seconds
 }
 
 /// Builds a ledger of `entries` entries quickly (batches from two producer threads).

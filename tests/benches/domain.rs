@@ -115,18 +115,11 @@ fn import_rate(dir: &std::path::Path, records: u64) -> f64 {
         LedgerConfig::default(),
         SystemClock::shared(),
     );
-    profiler("enable");
-    let cpu_before = CpuUse::now();
-    let t = Instant::now();
+    let timed = Timed::start();
     let summary = api::bulk::import(&ledger, &file, 1000, |_| {}).unwrap();
-    let seconds = t.elapsed().as_secs_f64();
-    let cpu = CpuUse::now();
-    profiler("disable");
-    println!(
-        "import: {}",
-        cpu.per_event_since(&cpu_before, summary.appended, seconds)
-    );
-    let rate = summary.appended as f64 / seconds;
+    let part = timed.stop();
+    println!("import: {}", part.cpu_per_event(summary.appended));
+    let rate = summary.appended as f64 / part.seconds;
     assert_eq!(summary.appended, records, "{summary:?}");
     ledger.close();
     rate

@@ -279,9 +279,7 @@ fn batch_ingest(base: &str, maker: &Signer, batches: u64) -> f64 {
             body
         })
         .collect();
-    profiler("enable");
-    let cpu_before = CpuUse::now();
-    let started = Instant::now();
+    let timed = Timed::start();
     std::thread::scope(|s| {
         for share in bodies.chunks(bodies.len().div_ceil(2)) {
             s.spawn(move || {
@@ -298,15 +296,14 @@ fn batch_ingest(base: &str, maker: &Signer, batches: u64) -> f64 {
             });
         }
     });
-    let seconds = started.elapsed().as_secs_f64();
-    let cpu = CpuUse::now();
-    profiler("disable");
+    let part = timed.stop();
+    let events = batches * 1000;
     println!(
         "(b) {}; by thread: {}",
-        cpu.per_event_since(&cpu_before, batches * 1000, seconds),
-        cpu.threads_since(&cpu_before, batches * 1000)
+        part.cpu_per_event(events),
+        part.threads_per_event(events)
     );
-    (batches * 1000) as f64 / seconds
+    events as f64 / part.seconds
 }
 
 fn main() {

@@ -424,7 +424,7 @@ pub fn profiler(command: &str) {
 }
 
 /// Names the global rayon pool's threads `rayon-N` (call first in a benchmark's main), so
-/// that [`CpuUse`] can tell the ledger's verification work from the caller's threads: left
+/// that [`Timed`] can tell the ledger's verification work from the caller's threads: left
 /// alone, the pool's threads take the name of whichever thread first used it.
 pub fn name_rayon_threads() {
     let _ = rayon::ThreadPoolBuilder::new()
@@ -432,20 +432,17 @@ pub fn name_rayon_threads() {
         .build_global();
 }
 
-/// CPU time (user + system) this process has used, in total and by live thread name:
-/// read before and after a timed part, the difference says where its CPU went. Less at
-/// the mercy of a shared machine's drift than a rate: a stage that gets less done per
-/// second because the VM is slow still uses about the same CPU per event.
+/// CPU time (user + system) this process has used, in total and by live thread name.
 #[derive(Clone, Debug, Default)]
-pub struct CpuUse {
-    pub total: f64,
-    pub by_thread: std::collections::BTreeMap<String, f64>,
+struct CpuUse {
+    total: f64,
+    by_thread: std::collections::BTreeMap<String, f64>,
 }
 
 impl CpuUse {
     /// Now, from /proc (Linux; empty elsewhere). Threads that have ended count in the
     /// total only.
-    pub fn now() -> Self {
+    fn now() -> Self {
         // /proc reports times in clock ticks of USER_HZ, which is 100 on Linux.
         const TICKS_PER_SECOND: f64 = 100.0;
         let seconds = |stat: &str| -> Option<f64> {
@@ -480,48 +477,91 @@ impl CpuUse {
         }
         usage
     }
+}
 
-    /// CPU microseconds per event since `before` of every thread name that used any, the
-    /// busiest first (threads that ended count in "ended").
-    pub fn threads_since(&self, before: &Self, events: u64) -> String {
-        let mut used: Vec<(String, f64)> = self
-            .by_thread
-            .iter()
-            .map(|(name, cpu)| {
-                let was = before.by_thread.get(name).copied().unwrap_or(0.0);
-                (name.clone(), cpu - was)
-            })
-            .filter(|(_, cpu)| *cpu > 0.0)
-            .collect();
-        let live: f64 = used.iter().map(|(_, cpu)| cpu).sum();
-        used.push(("ended".into(), (self.total - before.total - live).max(0.0)));
-        used.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let per_event = |cpu: f64| cpu * 1e6 / events.max(1) as f64;
-        used.iter()
-            .map(|(name, cpu)| format!("{name} {:.1} us", per_event(*cpu)))
-            .collect::<Vec<_>>()
-            .join(", ")
+/// A benchmark's timed part: a profiler is told to sample it ([`profiler`]), and its wall
+/// time and the CPU each thread used are measured. CPU per event is less at the mercy of a
+/// shared machine's drift than a rate: a stage that gets less done per second because the
+/// VM is slow still uses about the same CPU per event.
+#[derive(Debug)]
+pub struct Timed {
+    started: std::time::Instant,
+    cpu: CpuUse,
+}
+
+/// What a [`Timed`] part took.
+#[derive(Debug)]
+pub struct TimedPart {
+    pub seconds: f64,
+    cpu_total: f64,
+    /// CPU seconds by thread name, with "ended" for threads gone before the end.
+    cpu_by_thread: Vec<(String, f64)>,
+}
+
+impl Timed {
+    pub fn start() -> Self {
+        profiler("enable");
+        Self {
+            cpu: CpuUse::now(),
+            started: std::time::Instant::now(),
+        }
     }
 
-    /// CPU microseconds per event since `before`: the ledger's writer thread, the
-    /// verification pool (rayon), and everything else (callers' threads, the ledger's
-    /// verifier coordinator), as one line of text.
-    pub fn per_event_since(&self, before: &Self, events: u64, seconds: f64) -> String {
-        let used = |name: &str| {
-            self.by_thread.get(name).copied().unwrap_or(0.0)
-                - before.by_thread.get(name).copied().unwrap_or(0.0)
-        };
-        let total = self.total - before.total;
-        let (writer, pool) = (used("ledger-writer"), used("rayon"));
+    pub fn stop(self) -> TimedPart {
+        let seconds = self.started.elapsed().as_secs_f64();
+        let cpu = CpuUse::now();
+        profiler("disable");
+        let mut cpu_by_thread: Vec<(String, f64)> = cpu
+            .by_thread
+            .iter()
+            .map(|(name, used)| {
+                let was = self.cpu.by_thread.get(name).copied().unwrap_or(0.0);
+                (name.clone(), used - was)
+            })
+            .filter(|(_, used)| *used > 0.0)
+            .collect();
+        let cpu_total = cpu.total - self.cpu.total;
+        let live: f64 = cpu_by_thread.iter().map(|(_, used)| used).sum();
+        cpu_by_thread.push(("ended".into(), (cpu_total - live).max(0.0)));
+        cpu_by_thread.sort_by(|a, b| b.1.total_cmp(&a.1));
+        TimedPart {
+            seconds,
+            cpu_total,
+            cpu_by_thread,
+        }
+    }
+}
+
+impl TimedPart {
+    fn thread(&self, name: &str) -> f64 {
+        self.cpu_by_thread
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0.0, |(_, used)| *used)
+    }
+
+    /// CPU microseconds per event: the ledger's writer thread, the verification pool
+    /// (rayon), and everything else (callers' threads, the ledger's verifier coordinator).
+    pub fn cpu_per_event(&self, events: u64) -> String {
         let us = |cpu: f64| cpu * 1e6 / events.max(1) as f64;
+        let (writer, pool) = (self.thread("ledger-writer"), self.thread("rayon"));
         format!(
             "CPU per event: writer thread {:.1} us, verification pool {:.1} us, the rest {:.1} us; total {:.1} us ({:.2} cores busy)",
             us(writer),
             us(pool),
-            us(total - writer - pool),
-            us(total),
-            total / seconds
+            us(self.cpu_total - writer - pool),
+            us(self.cpu_total),
+            self.cpu_total / self.seconds
         )
+    }
+
+    /// CPU microseconds per event of every thread name that used any, the busiest first.
+    pub fn threads_per_event(&self, events: u64) -> String {
+        self.cpu_by_thread
+            .iter()
+            .map(|(name, used)| format!("{name} {:.1} us", used * 1e6 / events.max(1) as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
