@@ -100,7 +100,7 @@ pub(crate) async fn metrics(
     metric(
         "armsledger_verification_key_tables",
         "gauge",
-        "Authority keys holding precomputed multiples for signature checks (at most 32, 640 KiB each).",
+        "Authority keys holding precomputed multiples for signature checks (at most 32, 480 KiB each).",
         ledger::crypto::keys_with_multiples() as u64,
     );
     metric(

@@ -10,6 +10,7 @@
 //! `ed25519_dalek::VerifyingKey::verify_strict` implements. See [`verify_strict`] for how the
 //! same result is reached more cheaply.
 
+mod curve;
 mod multiples;
 
 use std::fmt;
@@ -209,7 +210,7 @@ static SMALL_ORDER_ENCODINGS: LazyLock<[[u8; 32]; 8]> =
 /// `verify_strict`'s decompression of R; the key's order was checked when it was parsed.
 ///
 /// A key that signs often has its multiples precomputed, and the equation is then computed
-/// from them, about twice as fast, with the same result ([`multiples`]). This is
+/// from them, 1.6-1.8 times as fast one at a time, with the same result ([`multiples`]). This is
 /// [`verify_strict_each`] of one check.
 pub fn verify_strict(
     key: &PublicKey,
@@ -228,7 +229,7 @@ pub fn verify_strict(
     }
 }
 
-/// How many keys hold precomputed multiples in this process now (at most 32, 640 KiB each;
+/// How many keys hold precomputed multiples in this process now (at most 32, 480 KiB each;
 /// see [`verify_strict`]): for operators watching memory.
 pub fn keys_with_multiples() -> usize {
     multiples::KEY_TABLES.tables()
@@ -280,9 +281,9 @@ fn verify_each_with(
             }
         }
     }
-    let encodings = curve25519_dalek::EdwardsPoint::compress_batch_alloc(&computed);
+    let encodings = curve::encode_all(&computed);
     for (i, encoding) in computed_for.into_iter().zip(encodings) {
-        verified[i] = encoding.as_bytes() == checks[i].signature.r_bytes();
+        verified[i] = encoding[..] == *checks[i].signature.r_bytes();
     }
     verified
 }
@@ -472,7 +473,9 @@ mod tests {
             tables
                 .entry(*key.as_bytes())
                 .or_insert_with(|| {
-                    std::sync::Arc::new(multiples::Multiples::of(&key.0.to_edwards()))
+                    let point = curve::Extended::decode(key.0.to_edwards().compress().as_bytes())
+                        .expect("a key's point decodes");
+                    std::sync::Arc::new(multiples::Multiples::of(&point))
                 })
                 .clone()
         })

@@ -5,13 +5,14 @@
 //! R. ed25519-dalek computes that from scratch every time: a double-scalar multiplication of
 //! ~250 doublings plus additions. For a point known in advance, a table of its multiples
 //! `d·256^i·P` (d = 1..=128, i = 0..32) turns multiplying it by a scalar into at most 32
-//! additions, one per byte of the scalar written in signed digits. The base point always has a
-//! table; an authority key gets one once it has checked [`BUILD_AFTER`] signatures in this
-//! process, up to [`TABLES_MAX`] keys (640 KiB each). When all are taken, a table changes
+//! additions, one per byte of the scalar written in signed digits; the entries are kept in the
+//! affine form that is cheapest to add ([`curve`]: seven field multiplications an addition
+//! instead of dalek's nine). The base point always has a table; an authority key gets one once it has checked [`BUILD_AFTER`] signatures in this
+//! process, up to [`TABLES_MAX`] keys (480 KiB each). When all are taken, a table changes
 //! hands only if its key has been idle for [`IDLE_BEFORE_EVICTION`]: with more busy keys than
 //! tables, the first busy ones keep theirs and the others are checked as before, instead of
-//! all of them rebuilding tables in turn. Measured on this machine: about twice dalek's
-//! `verify_strict` rate (BENCHMARKS.md).
+//! all of them rebuilding tables in turn. Measured on this machine, one core, 64 checks at a
+//! time as the ledger makes them: 2.7-2.9 times dalek's `verify_strict` rate (BENCHMARKS.md).
 //!
 //! Nothing about *which* signatures are accepted changes. The point computed is the same,
 //! from the same integers (S, already checked below L, and k = SHA-512(R || A || M) reduced
@@ -27,15 +28,14 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use curve25519_dalek::Scalar;
-use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
-use curve25519_dalek::edwards::EdwardsPoint;
-use curve25519_dalek::traits::Identity as _;
 use sha2::{Digest as _, Sha512};
 
+use super::curve::{self, Extended, Niels};
 use super::{PublicKey, Signature};
 
-/// Signatures a key checks before it gets a table: building one costs about as much as 20
-/// verifications, so a key seen once or twice (a foreign note, a test vector) never pays it.
+/// Signatures a key checks before it gets a table: building one (2.4 ms here) costs about as
+/// much as 140 checks with tables and pays for itself after about 80, so a key seen once or
+/// twice (a foreign note, a test vector) never pays it and a busy key pays it once.
 pub(crate) const BUILD_AFTER: u32 = 32;
 /// Keys holding a table at once.
 pub(crate) const TABLES_MAX: usize = 32;
@@ -51,9 +51,10 @@ const WINDOWS: usize = 32;
 /// Digits run from -127 to 128; a negative digit uses the negated entry.
 const DIGITS: usize = 128;
 
-/// The multiples `d·256^i·P` of one point, for d = 1..=128 and i = 0..32.
+/// The multiples `d·256^i·P` of one point, for d = 1..=128 and i = 0..32, in the affine
+/// form that is cheapest to add ([`Niels`]).
 pub(crate) struct Multiples {
-    points: Box<[EdwardsPoint]>,
+    points: Box<[Niels]>,
 }
 
 impl std::fmt::Debug for Multiples {
@@ -65,27 +66,28 @@ impl std::fmt::Debug for Multiples {
 }
 
 impl Multiples {
-    /// The table of `point` (about 1.3 ms and 640 KiB).
-    pub(crate) fn of(point: &EdwardsPoint) -> Self {
+    /// The table of `point` (2.4 ms here, 480 KiB).
+    pub(crate) fn of(point: &Extended) -> Self {
         let mut points = Vec::with_capacity(WINDOWS * DIGITS);
         let mut window_base = *point;
         for _ in 0..WINDOWS {
+            let base = window_base.niels();
             let mut multiple = window_base;
-            for _ in 0..DIGITS {
+            points.push(multiple);
+            for _ in 1..DIGITS {
+                multiple = multiple.add(&base);
                 points.push(multiple);
-                multiple += window_base;
             }
             // The last entry is 128·base; twice that is the next window's base, 256·base.
-            let last = points[points.len() - 1];
-            window_base = last + last;
+            window_base = multiple.add(&multiple.niels());
         }
         Self {
-            points: points.into_boxed_slice(),
+            points: curve::niels_all(&points).into_boxed_slice(),
         }
     }
 
     /// `acc + [scalar]P`, or `acc - [scalar]P` when `subtract`.
-    fn add_multiple(&self, mut acc: EdwardsPoint, scalar: &Scalar, subtract: bool) -> EdwardsPoint {
+    fn add_multiple(&self, mut acc: Extended, scalar: &Scalar, subtract: bool) -> Extended {
         // A Scalar is reduced below L < 2^253, so the top byte is at most 0x1f and the carry
         // out of it is always absorbed: 32 signed digits represent it exactly.
         let mut carry = 0i16;
@@ -100,30 +102,30 @@ impl Multiples {
                 continue;
             }
             let entry = &self.points[window * DIGITS + usize::from(digit.unsigned_abs()) - 1];
-            if (digit < 0) == subtract {
-                acc += entry;
+            acc = if (digit < 0) == subtract {
+                acc.add(entry)
             } else {
-                acc -= entry;
-            }
+                acc.sub(entry)
+            };
         }
         acc
     }
 }
 
 /// The table of the base point B, built on first use.
-static BASEPOINT: LazyLock<Multiples> = LazyLock::new(|| Multiples::of(&ED25519_BASEPOINT_POINT));
+static BASEPOINT: LazyLock<Multiples> = LazyLock::new(|| Multiples::of(&curve::BASEPOINT));
 
 /// `[S]B - [k]A` with `k = SHA-512(R || A || M)`, `key_multiples` being the table of `key`:
 /// what R must be for `sig` to verify. Many of them are encoded at once with one field
-/// inversion (`EdwardsPoint::compress_batch_alloc`). The caller does the checks that are not
-/// this equation (R not of small order; S < L is a [`Signature`] invariant; A's order was
-/// checked when the key was parsed).
+/// inversion ([`curve::encode_all`]). The caller does the checks that are not this equation
+/// (R not of small order; S < L is a [`Signature`] invariant; A's order was checked when the
+/// key was parsed).
 pub(crate) fn computed_r(
     key_multiples: &Multiples,
     key: &PublicKey,
     message: &[u8],
     sig: &Signature,
-) -> EdwardsPoint {
+) -> Extended {
     let digest: [u8; 64] = Sha512::new()
         .chain_update(sig.r_bytes())
         .chain_update(key.as_bytes())
@@ -131,7 +133,7 @@ pub(crate) fn computed_r(
         .finalize()
         .into();
     let k = Scalar::from_bytes_mod_order_wide(&digest);
-    let s_b = BASEPOINT.add_multiple(EdwardsPoint::identity(), &sig.s(), false);
+    let s_b = BASEPOINT.add_multiple(Extended::IDENTITY, &sig.s(), false);
     key_multiples.add_multiple(s_b, &k, true)
 }
 
@@ -212,7 +214,12 @@ impl KeyTables {
             // The table counts as taken from here on, so that two builders cannot overfill.
             state.by_key.insert(bytes, Slot::Building);
         }
-        let multiples = Arc::new(Multiples::of(&key.0.to_edwards()));
+        // The point dalek decoded the key to, re-encoded canonically: it always decodes.
+        let Some(point) = Extended::decode(key.0.to_edwards().compress().as_bytes()) else {
+            self.lock().by_key.remove(&bytes);
+            return None;
+        };
+        let multiples = Arc::new(Multiples::of(&point));
         self.lock().by_key.insert(
             bytes,
             Slot::Ready {
@@ -279,6 +286,8 @@ impl TablesState {
 mod tests {
     use super::*;
     use crate::crypto::{generate_signing_key, public_key_of, sign};
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+    use curve25519_dalek::edwards::EdwardsPoint;
 
     fn scalar_from(bytes: [u8; 32]) -> Scalar {
         Scalar::from_bytes_mod_order(bytes)
@@ -317,15 +326,21 @@ mod tests {
         let key = public_key_of(&generate_signing_key().expect("key"));
         // A point with a torsion component: the integer value of the scalar matters there.
         let mixed = key.0.to_edwards() + curve25519_dalek::constants::EIGHT_TORSION[1];
+        let ours = |point: &EdwardsPoint| {
+            Extended::decode(point.compress().as_bytes()).expect("a point decodes")
+        };
+        let start = EdwardsPoint::mul_base(&Scalar::from(7u8));
         for point in [ED25519_BASEPOINT_POINT, key.0.to_edwards(), mixed] {
-            let table = Multiples::of(&point);
-            let start = EdwardsPoint::mul_base(&Scalar::from(7u8));
+            let table = Multiples::of(&ours(&point));
             for s in edge_scalars() {
                 assert_eq!(
-                    table.add_multiple(EdwardsPoint::identity(), &s, false),
-                    point * s
+                    table.add_multiple(Extended::IDENTITY, &s, false).encode(),
+                    (point * s).compress().to_bytes()
                 );
-                assert_eq!(table.add_multiple(start, &s, true), start - point * s);
+                assert_eq!(
+                    table.add_multiple(ours(&start), &s, true).encode(),
+                    (start - point * s).compress().to_bytes()
+                );
             }
         }
     }
@@ -344,10 +359,7 @@ mod tests {
         assert!(tables.has_table(&key));
         let sig = sign(&signer, b"event");
         let holds = |key: &PublicKey, message: &[u8]| {
-            computed_r(&multiples, key, message, &sig)
-                .compress()
-                .as_bytes()
-                == sig.r_bytes()
+            computed_r(&multiples, key, message, &sig).encode()[..] == *sig.r_bytes()
         };
         assert!(holds(&key, b"event"));
         assert!(!holds(&key, b"Event"));
