@@ -376,7 +376,9 @@ fn main() {
     let get_weapon = wrk(&base, &weapon, seconds);
     assert_eq!(get_weapon.failures, 0, "every weapon is found");
     let ref_verify = measure_reference(&mut references);
+    let timed = Timed::start();
     let verify_euc = wrk(&base, &verify, seconds);
+    let verify_cpu = timed.stop();
     assert_eq!(verify_euc.failures, 0, "both certificates verify");
     let ref_healthz = measure_reference(&mut references);
     let healthz = wrk(&base, &healthz_script, seconds);
@@ -486,6 +488,11 @@ fn main() {
         "(w): {} requests answered, {not_created} not 201 Created, {appended} entries appended (with the sampler's) in {commits} durable commits ({:.1} per commit).",
         posts.requests,
         appended as f64 / commits.max(1) as f64
+    );
+    println!();
+    println!(
+        "(g) POST /v1/eucs/{{id}}/verify, CPU per request by thread (wrk's included): {}",
+        verify_cpu.threads_per_event(verify_euc.requests)
     );
     println!();
     println!("| | rate | ratio | target |");
