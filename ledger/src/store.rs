@@ -272,7 +272,8 @@ impl LogReader {
     /// Up to `limit` entries' bytes from `from` on, in order.
     pub fn entries_bytes(&self, from: u64, limit: usize) -> Result<Vec<Vec<u8>>, StoreError> {
         let table = self.txn.open_table(ENTRIES)?;
-        let mut out = Vec::new();
+        // Sized up front for a rebuild's chunk, not beyond: a caller's limit can be large.
+        let mut out = Vec::with_capacity(limit.min(8192));
         for row in table.range(from..)?.take(limit) {
             out.push(row?.1.value().to_vec());
         }
