@@ -134,9 +134,12 @@ impl MemoryViews {
         }
     }
 
-    /// The views, sorted by stream.
+    /// The views, sorted by stream: on all cores (a million stream names sorted on one
+    /// took ~7% of a rebuild), then into the map, which finds them already in order.
     pub fn into_views(self) -> ViewMap {
-        self.views.into_iter().collect()
+        let mut views: Vec<(String, View)> = self.views.into_iter().collect();
+        views.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        views.into_iter().collect()
     }
 
     fn unindex(&mut self, view: &View) {
@@ -327,11 +330,14 @@ fn fold_chunk(
     memory: &mut MemoryViews,
     rebuilt: &mut Rebuilt,
 ) -> Result<(), StoreError> {
-    for item in decoded {
-        let item = item?;
+    // By reference: moving each ~700-byte entry out of the vector was 1.5% of a rebuild.
+    for (position, item) in decoded.iter().enumerate() {
+        let Ok(item) = item else {
+            return Err(first_error(decoded, position));
+        };
         match &item.event {
             Some(Ok(event)) => {
-                fold(registry, &item, event, memory)?;
+                fold(registry, item, event, memory)?;
                 rebuilt.applied += 1;
             }
             None => {}
@@ -339,6 +345,15 @@ fn fold_chunk(
         }
     }
     Ok(())
+}
+
+/// The error at `position` of a decoded chunk (the caller found one there).
+fn first_error(mut decoded: Vec<Result<Decoded, StoreError>>, position: usize) -> StoreError {
+    decoded.swap_remove(position).err().unwrap_or_else(|| {
+        StoreError::Corrupt(format!(
+            "the entry at {position} of a chunk failed to decode"
+        ))
+    })
 }
 
 /// Decodes every entry as [`rebuild`] does and folds nothing: the reference the rebuild's

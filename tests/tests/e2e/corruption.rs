@@ -115,6 +115,30 @@ mod tampering {
         t.insert(index, new.as_bytes()).unwrap();
     }
 
+    /// The rebuild decodes chunks of entries on all cores: of two entries it cannot read,
+    /// it names the first in log order, whichever thread met it first.
+    #[test]
+    fn the_rebuild_names_the_first_unreadable_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.redb");
+        build(&path);
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        for index in [30, 40] {
+            rewrite_entry(&txn, index, |e| {
+                e.replacen(&format!("\"index\":{index},"), "\"index\":7,", 1)
+            });
+        }
+        txn.commit().unwrap();
+        drop(db);
+        match ledger::projections::rebuild_file(&path) {
+            Err(ledger::store::StoreError::Corrupt(what)) => {
+                assert!(what.starts_with("entry 30: says it is entry 7"), "{what}")
+            }
+            other => panic!("the rebuild must refuse the file: {other:?}"),
+        }
+    }
+
     #[test]
     fn an_edited_event_is_caught_at_its_entry() {
         let f = tampered(|txn| {
