@@ -120,10 +120,11 @@ pub struct MemoryViews {
     serials: HashMap<String, Vec<WeaponId>, FastHash>,
 }
 
-/// The maps' hasher: keys are stream names and serials from the log, hashed a few times per
-/// event; SipHash was 8% of a rebuild. foldhash is seeded per process, so keys chosen to
-/// collide still cannot be chosen in advance.
-type FastHash = foldhash::fast::RandomState;
+/// The hasher of the maps the rebuild and the writer keep per stream or serial: keys are
+/// stream names and serials of signed events, hashed several times per event; SipHash was
+/// 8% of a rebuild. foldhash is seeded per process, so keys chosen to collide still cannot
+/// be chosen in advance.
+pub(crate) type FastHash = foldhash::fast::RandomState;
 
 impl MemoryViews {
     /// Room for `views` views (and as many serials) before the maps grow.

@@ -27,7 +27,7 @@ use crate::ledger::{AppendError, Clock, Receipt, Shared};
 use crate::merkle::{self, Frontier, Hash};
 use crate::note::{self, Checkpoint, NoteSigner};
 use crate::policy::{self, PolicyDecision};
-use crate::projections;
+use crate::projections::{self, FastHash};
 use crate::registry::{self, Authority, LogPosition, Registry};
 use crate::rejection::{BatchRejection, Rejection};
 use crate::store::{self, StoreError, StreamHead};
@@ -108,8 +108,8 @@ enum Check {
 /// What the group (or one append of it) has staged, on top of the committed log.
 #[derive(Default)]
 struct Overlay {
-    heads: HashMap<String, StreamHead>,
-    event_ids: HashMap<u128, (Hash, u64)>,
+    heads: HashMap<String, StreamHead, FastHash>,
+    event_ids: HashMap<u128, (Hash, u64), FastHash>,
     /// The group's working registry, once a registry event is staged (group level only).
     registry: Option<Registry>,
     /// The authorities an append changed and what they were before (append level only).
@@ -126,11 +126,11 @@ impl Overlay {
     /// several times).
     fn with_capacity(events: usize) -> Self {
         Self {
-            heads: HashMap::with_capacity(events),
-            event_ids: HashMap::with_capacity(events),
+            heads: HashMap::with_capacity_and_hasher(events, FastHash::default()),
+            event_ids: HashMap::with_capacity_and_hasher(events, FastHash::default()),
             views: ChangedViews {
-                views: HashMap::with_capacity(events),
-                streams_by_serial: HashMap::with_capacity(events),
+                views: HashMap::with_capacity_and_hasher(events, FastHash::default()),
+                streams_by_serial: HashMap::with_capacity_and_hasher(events, FastHash::default()),
             },
             ..Self::default()
         }
@@ -807,10 +807,10 @@ struct Lookup<'t> {
 /// and scanning every staged view for it made a batch quadratic.
 #[derive(Default)]
 struct ChangedViews {
-    views: HashMap<String, View>,
+    views: HashMap<String, View, FastHash>,
     /// Every stream a weapon view was staged for under this serial, including views since
     /// replaced (so a reader checks the current view).
-    streams_by_serial: HashMap<String, Vec<String>>,
+    streams_by_serial: HashMap<String, Vec<String>, FastHash>,
 }
 
 impl ChangedViews {
