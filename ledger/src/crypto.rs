@@ -473,9 +473,9 @@ mod tests {
             tables
                 .entry(*key.as_bytes())
                 .or_insert_with(|| {
-                    let point = curve::Extended::decode(key.0.to_edwards().compress().as_bytes())
-                        .expect("a key's point decodes");
-                    std::sync::Arc::new(multiples::Multiples::of(&point))
+                    std::sync::Arc::new(
+                        multiples::Multiples::of_key(key).expect("a key's point decodes"),
+                    )
                 })
                 .clone()
         })

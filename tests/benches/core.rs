@@ -64,40 +64,41 @@ fn reference_verify_rates() -> VerifyRates {
     let slice = 1024;
     let rounds = 8;
     let mut seconds = [0f64; 3];
-    let mut next = 0;
-    for _ in 0..rounds {
+    let add_elapsed = |total: &mut f64, work: &dyn Fn()| {
         let t = Instant::now();
-        for i in next..next + slice {
-            let (vk, _, m, sig, _) = &signed[i % signed.len()];
-            vk.verify_strict(m, sig).unwrap();
-        }
-        seconds[0] += t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        for i in next..next + slice {
-            let (_, pk, m, _, ours) = &signed[i % signed.len()];
-            ledger::crypto::verify_strict(pk, m, ours).unwrap();
-        }
-        seconds[1] += t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let checks: Vec<_> = (next..next + slice)
-            .map(|i| {
-                let (_, key, message, _, signature) = &signed[i % signed.len()];
-                ledger::crypto::SignatureCheck {
-                    key,
-                    message,
-                    signature,
-                }
-            })
-            .collect();
-        for batch in checks.chunks(ledger::crypto::CHECKS_PER_BATCH) {
-            assert!(
-                ledger::crypto::verify_strict_each(batch)
-                    .iter()
-                    .all(|ok| *ok)
-            );
-        }
-        seconds[2] += t.elapsed().as_secs_f64();
-        next += slice;
+        work();
+        *total += t.elapsed().as_secs_f64();
+    };
+    for round in 0..rounds {
+        let mine = || (round * slice..(round + 1) * slice).map(|i| &signed[i % signed.len()]);
+        add_elapsed(&mut seconds[0], &|| {
+            for (vk, _, m, sig, _) in mine() {
+                vk.verify_strict(m, sig).unwrap();
+            }
+        });
+        add_elapsed(&mut seconds[1], &|| {
+            for (_, pk, m, _, ours) in mine() {
+                ledger::crypto::verify_strict(pk, m, ours).unwrap();
+            }
+        });
+        add_elapsed(&mut seconds[2], &|| {
+            let checks: Vec<_> = mine()
+                .map(
+                    |(_, key, message, _, signature)| ledger::crypto::SignatureCheck {
+                        key,
+                        message,
+                        signature,
+                    },
+                )
+                .collect();
+            for batch in checks.chunks(ledger::crypto::CHECKS_PER_BATCH) {
+                assert!(
+                    ledger::crypto::verify_strict_each(batch)
+                        .iter()
+                        .all(|ok| *ok)
+                );
+            }
+        });
     }
     let rate = |s: f64| (slice * rounds) as f64 / s;
     VerifyRates {

@@ -491,7 +491,7 @@ fn main() {
     );
     println!();
     println!(
-        "(g) POST /v1/eucs/{{id}}/verify, CPU per request by thread (wrk's included): {}",
+        "(g) POST /v1/eucs/{{id}}/verify, CPU per request by thread of this process (wrk's own not counted): {}",
         verify_cpu.threads_per_event(verify_euc.requests)
     );
     println!();

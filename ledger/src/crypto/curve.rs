@@ -157,27 +157,21 @@ impl Loose {
 
 /// p - 2 = 2^255 - 21, little-endian (the tests hold the addition chain of `invert` to it).
 #[cfg(test)]
-const P_MINUS_2: [u8; 32] = {
-    let mut bytes = [0xff; 32];
-    bytes[0] = 0xeb;
-    bytes[31] = 0x7f;
-    bytes
-};
-/// (p - 5) / 8 = 2^252 - 3, little-endian.
+const P_MINUS_2: [u8; 32] = exponent(0xeb, 0x7f);
+/// (p - 5) / 8 = 2^252 - 3, little-endian (likewise for the square root's chain).
 #[cfg(test)]
-const P_MINUS_5_OVER_8: [u8; 32] = {
-    let mut bytes = [0xff; 32];
-    bytes[0] = 0xfd;
-    bytes[31] = 0x0f;
-    bytes
-};
+const P_MINUS_5_OVER_8: [u8; 32] = exponent(0xfd, 0x0f);
 /// (p - 1) / 4 = 2^253 - 5, little-endian: 2 to this power is a square root of -1.
-const P_MINUS_1_OVER_4: [u8; 32] = {
+const P_MINUS_1_OVER_4: [u8; 32] = exponent(0xfb, 0x1f);
+
+/// The little-endian bytes `low, 0xff, ..., 0xff, high`: the exponents above are all of
+/// this shape (a power of two less a small number).
+const fn exponent(low: u8, high: u8) -> [u8; 32] {
     let mut bytes = [0xff; 32];
-    bytes[0] = 0xfb;
-    bytes[31] = 0x1f;
+    bytes[0] = low;
+    bytes[31] = high;
     bytes
-};
+}
 
 /// The curve's constants, derived from their definitions rather than written out.
 struct Constants {

@@ -7,12 +7,13 @@
 //! `d·256^i·P` (d = 1..=128, i = 0..32) turns multiplying it by a scalar into at most 32
 //! additions, one per byte of the scalar written in signed digits; the entries are kept in the
 //! affine form that is cheapest to add ([`curve`]: seven field multiplications an addition
-//! instead of dalek's nine). The base point always has a table; an authority key gets one once it has checked [`BUILD_AFTER`] signatures in this
-//! process, up to [`TABLES_MAX`] keys (480 KiB each). When all are taken, a table changes
+//! instead of dalek's nine). The base point always has a table; an authority key gets one
+//! once it has checked [`BUILD_AFTER`] signatures in this process, up to [`TABLES_MAX`] keys
+//! (480 KiB each). When all are taken, a table changes
 //! hands only if its key has been idle for [`IDLE_BEFORE_EVICTION`]: with more busy keys than
 //! tables, the first busy ones keep theirs and the others are checked as before, instead of
 //! all of them rebuilding tables in turn. Measured on this machine, one core, 64 checks at a
-//! time as the ledger makes them: 2.7-2.9 times dalek's `verify_strict` rate (BENCHMARKS.md).
+//! time as the ledger makes them: 2.7-3.0 times dalek's `verify_strict` rate (BENCHMARKS.md).
 //!
 //! Nothing about *which* signatures are accepted changes. The point computed is the same,
 //! from the same integers (S, already checked below L, and k = SHA-512(R || A || M) reduced
@@ -66,6 +67,12 @@ impl std::fmt::Debug for Multiples {
 }
 
 impl Multiples {
+    /// The table of `key`'s point: the point dalek decoded it to, re-encoded canonically,
+    /// so it always decodes (`None` would only leave the key without a table).
+    pub(crate) fn of_key(key: &PublicKey) -> Option<Self> {
+        Extended::decode(key.0.to_edwards().compress().as_bytes()).map(|point| Self::of(&point))
+    }
+
     /// The table of `point` (2.4 ms here, 480 KiB).
     pub(crate) fn of(point: &Extended) -> Self {
         let mut points = Vec::with_capacity(WINDOWS * DIGITS);
@@ -214,12 +221,10 @@ impl KeyTables {
             // The table counts as taken from here on, so that two builders cannot overfill.
             state.by_key.insert(bytes, Slot::Building);
         }
-        // The point dalek decoded the key to, re-encoded canonically: it always decodes.
-        let Some(point) = Extended::decode(key.0.to_edwards().compress().as_bytes()) else {
+        let Some(multiples) = Multiples::of_key(key).map(Arc::new) else {
             self.lock().by_key.remove(&bytes);
             return None;
         };
-        let multiples = Arc::new(Multiples::of(&point));
         self.lock().by_key.insert(
             bytes,
             Slot::Ready {

@@ -91,15 +91,20 @@ mod tampering {
     const EVENT_IDS: TableDefinition<u128, ([u8; 32], u64)> = TableDefinition::new("event_ids");
     const CHECKPOINTS: TableDefinition<u64, &str> = TableDefinition::new("checkpoints");
 
-    fn tampered(edit: impl FnOnce(&redb::WriteTransaction)) -> ledger::verify::VerifyFailure {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger.redb");
+    /// The sample ledger, built in `dir`, with `edit` committed to its file.
+    fn edited(dir: &Path, edit: impl FnOnce(&redb::WriteTransaction)) -> std::path::PathBuf {
+        let path = dir.join("ledger.redb");
         build(&path);
         let db = redb::Database::open(&path).unwrap();
         let txn = db.begin_write().unwrap();
         edit(&txn);
         txn.commit().unwrap();
-        drop(db);
+        path
+    }
+
+    fn tampered(edit: impl FnOnce(&redb::WriteTransaction)) -> ledger::verify::VerifyFailure {
+        let dir = tempfile::tempdir().unwrap();
+        let path = edited(dir.path(), edit);
         ledger::verify::verify_file(&path).expect_err("verify must catch the edit")
     }
 
@@ -120,17 +125,13 @@ mod tampering {
     #[test]
     fn the_rebuild_names_the_first_unreadable_entry() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ledger.redb");
-        build(&path);
-        let db = redb::Database::open(&path).unwrap();
-        let txn = db.begin_write().unwrap();
-        for index in [30, 40] {
-            rewrite_entry(&txn, index, |e| {
-                e.replacen(&format!("\"index\":{index},"), "\"index\":7,", 1)
-            });
-        }
-        txn.commit().unwrap();
-        drop(db);
+        let path = edited(dir.path(), |txn| {
+            for index in [30, 40] {
+                rewrite_entry(txn, index, |e| {
+                    e.replacen(&format!("\"index\":{index},"), "\"index\":7,", 1)
+                });
+            }
+        });
         match ledger::projections::rebuild_file(&path) {
             Err(ledger::store::StoreError::Corrupt(what)) => {
                 assert!(what.starts_with("entry 30: says it is entry 7"), "{what}")
