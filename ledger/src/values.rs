@@ -1250,14 +1250,27 @@ impl Date {
 }
 
 impl fmt::Display for Date {
+    /// `YYYY-MM-DD`, digit by digit: dates are written into every view and verdict, and
+    /// the general formatting machinery (padding, three calendar lookups) cost more than
+    /// the rest of an EUC verification's answer.
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            formatter,
-            "{:04}-{:02}-{:02}",
-            self.year(),
-            self.month(),
-            self.day()
-        )
+        let (year, month, day) = self.0.to_calendar_date();
+        // INVARIANT: YEAR_MIN..=YEAR_MAX keeps the year at four digits.
+        let (year, month, day) = (year.unsigned_abs(), u8::from(month), day);
+        let digit = |n: u32| b'0' + (n % 10) as u8;
+        let text = [
+            digit(year / 1000),
+            digit(year / 100),
+            digit(year / 10),
+            digit(year),
+            b'-',
+            digit(u32::from(month) / 10),
+            digit(u32::from(month)),
+            b'-',
+            digit(u32::from(day) / 10),
+            digit(u32::from(day)),
+        ];
+        formatter.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -1839,6 +1852,24 @@ mod tests {
         ];
         for (input, expected) in cases {
             check_date(input, expected);
+        }
+    }
+
+    #[test]
+    fn every_date_is_written_as_it_is_parsed() {
+        let mut day = time::Date::from_calendar_date(1000, time::Month::January, 1).unwrap();
+        let last = time::Date::from_calendar_date(9999, time::Month::December, 31).unwrap();
+        loop {
+            let date = Date::from_time_date(day).unwrap();
+            let text = date.to_string();
+            let expected = format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day());
+            assert_eq!(text, expected);
+            assert_eq!(Date::parse(&text), Ok(date));
+            let Some(next) = day.next_day() else { break };
+            if day == last {
+                break;
+            }
+            day = next;
         }
     }
 

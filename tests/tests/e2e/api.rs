@@ -264,6 +264,27 @@ fn reads_follow_role_and_state_and_history_proofs_verify() {
         "{body}"
     );
     assert_eq!(call("GET", &urls[7].1, Some(&auditor)).0, 200);
+
+    // The file edited in place (same inode: the server asks its open file, not the
+    // path) is read again too: with the auditor's record gone, its token stops working.
+    let mut tokens: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let auditor_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(auditor.as_bytes()));
+    tokens["tokens"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|t| t["sha256"] != auditor_hash.as_str());
+    let inode = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&file).unwrap());
+    std::fs::write(&file, serde_json::to_vec(&tokens).unwrap()).unwrap();
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&file).unwrap()),
+        inode
+    );
+    assert_eq!(call("GET", &urls[7].1, Some(&auditor)).0, 401);
+    // And a deleted file leaves no token standing.
+    assert_ne!(call("GET", &urls[7].1, Some(&peru)).0, 401);
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(call("GET", &urls[7].1, Some(&peru)).0, 401);
     server.stop().unwrap();
 }
 
