@@ -9,8 +9,9 @@
 //! (w) single signed events POSTed by 64 concurrent connections (every event a new
 //!     manufacture marking, pre-signed), while a sampler measures (c), the time from an
 //!     event's acknowledgement to a published checkpoint that includes it;
-//! (b) batch ingest: two clients POSTing batches of 1,000 to /v1/events:batch, beside the
-//!     single-core strict-verification rate measured just before.
+//! (b) batch ingest: two clients (ARMSLEDGER_BENCH_HTTP_CLIENTS) POSTing batches of 1,000
+//!     to /v1/events:batch, beside the single-core strict-verification rate measured just
+//!     before.
 //!
 //! Run: `scripts/bench-http` (or `cargo bench -p armsledger-tests --bench http` with wrk
 //! on the PATH). ARMSLEDGER_BENCH_HTTP_SECONDS sets each wrk run (default 10).
@@ -263,8 +264,9 @@ fn ack_to_checkpoint(
     poller.join().unwrap()
 }
 
-/// (b): two clients POST `batches` batches of 1000 events; returns events/s.
-fn batch_ingest(base: &str, maker: &Signer, batches: u64) -> f64 {
+/// (b): `clients` clients POST `batches` batches of 1000 events between them, each
+/// waiting for its answer before sending the next; returns events/s.
+fn batch_ingest(base: &str, maker: &Signer, batches: u64, clients: u64) -> f64 {
     let bodies: Vec<Vec<u8>> = (0..batches)
         .into_par_iter()
         .map(|b| {
@@ -281,7 +283,7 @@ fn batch_ingest(base: &str, maker: &Signer, batches: u64) -> f64 {
         .collect();
     let timed = Timed::start();
     std::thread::scope(|s| {
-        for share in bodies.chunks(bodies.len().div_ceil(2)) {
+        for share in bodies.chunks(bodies.len().div_ceil(clients as usize)) {
             s.spawn(move || {
                 let agent = ureq::Agent::new_with_defaults();
                 for body in share {
@@ -423,7 +425,8 @@ fn main() {
     .into_iter()
     .fold(0.0, f64::max);
     let batches = env_u64("ARMSLEDGER_BENCH_HTTP_BATCHES", 60);
-    let batch_rate = batch_ingest(&base, &maker, batches);
+    let clients = env_u64("ARMSLEDGER_BENCH_HTTP_CLIENTS", 2).max(1);
+    let batch_rate = batch_ingest(&base, &maker, batches, clients);
 
     let fastest = references.iter().copied().fold(0.0, f64::max);
     println!(
@@ -501,7 +504,7 @@ fn main() {
         "| ed25519-dalek `verify_strict`, one core (reference, best of 3) | {verify_rate:.0} /s | 1.00x | |"
     );
     println!(
-        "| (b) batch ingest, 2 clients x batches of 1000, {} events | {batch_rate:.0} events/s | {:.2}x | >= 1.6x |",
+        "| (b) batch ingest, {clients} clients x batches of 1000, {} events | {batch_rate:.0} events/s | {:.2}x | >= 1.6x |",
         batches * 1000,
         batch_rate / verify_rate
     );
