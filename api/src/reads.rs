@@ -725,7 +725,8 @@ pub(crate) async fn policies(
 /// The read routes. actix tries them in order, each pattern with a segment to capture
 /// through a regular expression (~0.4 us a try), and no two of these match the same path:
 /// so the reads a border post or a register makes all day come first, and the one
-/// pattern with two captures last.
+/// pattern with two captures last. That one names its collections, so that it leaves
+/// every other path (`/v1/policies/blobs/history` is a blob) to the routes after it.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/eucs/{id}/verify", web::post().to(verify_euc))
         .route("/v1/weapons/{id}", web::get().to(weapon))
@@ -737,5 +738,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/trace-requests/{id}", web::get().to(trace))
         .route("/v1/authorities", web::get().to(authorities))
         .route("/v1/policies", web::get().to(policies))
-        .route("/v1/{collection}/{id}/history", web::get().to(history));
+        .route(
+            "/v1/{collection:weapons|licences|eucs|consignments}/{id}/history",
+            web::get().to(history),
+        );
 }

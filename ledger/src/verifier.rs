@@ -116,11 +116,20 @@ impl Batch {
 
     fn prepare(self, registry: &Registry, limits: &EventLimits) -> Vec<Prepared> {
         match self {
-            Self::Signed(events) => events
-                .into_par_iter()
-                .chunks(crypto::CHECKS_PER_BATCH)
-                .flat_map_iter(|chunk| prepare_all(registry, limits, chunk))
-                .collect(),
+            Self::Signed(events) => {
+                // Chunks of up to CHECKS_PER_BATCH, small enough that each thread of the
+                // pool gets one: twenty events are two chunks of ten on two cores, not
+                // one of twenty on one (ten already share most of what a chunk saves).
+                let chunk = events
+                    .len()
+                    .div_ceil(rayon::current_num_threads())
+                    .clamp(1, crypto::CHECKS_PER_BATCH);
+                events
+                    .into_par_iter()
+                    .chunks(chunk)
+                    .flat_map_iter(|chunk| prepare_all(registry, limits, chunk))
+                    .collect()
+            }
             Self::Prepared(prepared) => prepared,
         }
     }
@@ -334,6 +343,47 @@ fn prepare_unchecked(registry: &Registry, limits: &EventLimits, incoming: Incomi
     }
 }
 
+/// Prepares the appends taken together. The signed events of all of them are checked as
+/// one list, [`crypto::CHECKS_PER_BATCH`] at a time, whatever append each came in: a group
+/// of single-event appends (many clients, one event each) shares the batch check's one
+/// inversion per chunk instead of paying a whole check for each event (a check alone
+/// costs ~1.7x one in a chunk of 64). Preparing an event depends on nothing but the event
+/// and the registry, so the appends get what they would have got one by one.
+fn prepare_group(
+    appends: Vec<(Batch, Replies)>,
+    registry: &Registry,
+    limits: &EventLimits,
+) -> Group {
+    enum Waiting {
+        Prepared(Vec<Prepared>),
+        /// This many of the signed events, in order.
+        Signed(usize),
+    }
+    let mut signed = Vec::new();
+    let waiting: Vec<(Waiting, Replies)> = appends
+        .into_iter()
+        .map(|(batch, replies)| match batch {
+            Batch::Signed(events) => {
+                let count = events.len();
+                signed.extend(events);
+                (Waiting::Signed(count), replies)
+            }
+            Batch::Prepared(prepared) => (Waiting::Prepared(prepared), replies),
+        })
+        .collect();
+    let mut checked = Batch::Signed(signed).prepare(registry, limits).into_iter();
+    waiting
+        .into_iter()
+        .flat_map(|(waiting, replies)| {
+            let prepared = match waiting {
+                Waiting::Prepared(prepared) => prepared,
+                Waiting::Signed(count) => checked.by_ref().take(count).collect(),
+            };
+            appends_of(prepared, replies)
+        })
+        .collect()
+}
+
 pub(crate) fn run(shared: Arc<Shared>, requests: mpsc::Receiver<Request>, writer: &Handoff) {
     let mut shutting_down = false;
     while !shutting_down {
@@ -362,16 +412,11 @@ pub(crate) fn run(shared: Arc<Shared>, requests: mpsc::Receiver<Request>, writer
             continue;
         }
         let registry = shared.registry_snapshot();
-        let prepared: Vec<Group> = appends
-            .into_par_iter()
-            .map(|(events, replies)| {
-                appends_of(
-                    events.prepare(&registry, &shared.config.event_limits),
-                    replies,
-                )
-            })
-            .collect();
-        if !writer.put(prepared.into_iter().flatten().collect()) {
+        if !writer.put(prepare_group(
+            appends,
+            &registry,
+            &shared.config.event_limits,
+        )) {
             return;
         }
     }

@@ -221,6 +221,21 @@ fn reads_follow_role_and_state_and_history_proofs_verify() {
     assert_eq!(search("serial=abc&country=XX").1["code"], "invalid_query");
     assert_eq!(search("serial=JAF000201").0, 200);
 
+    // History is served for the four collections only: other paths of that shape are
+    // left to their own routes (a policy blob named `history`) or to "no such endpoint".
+    let blob = format!("{base}/v1/policies/blobs/history");
+    assert_eq!(call("GET", &blob, None).0, 401);
+    let (status, body) = call("GET", &blob, Some(&auditor));
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (404, Some("no policy blob history"))
+    );
+    let (status, body) = call("GET", &format!("{base}/v1/guns/x/history"), Some(&auditor));
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (404, Some("no such endpoint"))
+    );
+
     // Revoked tokens stop working at once.
     let id = &ledger::event::AuthorityId::parse("fr-police").unwrap();
     let (late_token, record) =
@@ -285,6 +300,51 @@ fn reads_follow_role_and_state_and_history_proofs_verify() {
     assert_ne!(call("GET", &urls[7].1, Some(&peru)).0, 401);
     std::fs::remove_file(&file).unwrap();
     assert_eq!(call("GET", &urls[7].1, Some(&peru)).0, 401);
+    server.stop().unwrap();
+}
+
+/// The server asks the token file's directory for it by name on each request: a token
+/// file reached through a symbolic link, or with a second hard link (a backup), is still
+/// read again when `token create` or `token revoke` rewrites it, and so is the link's
+/// target when it is edited where it lives.
+#[test]
+fn revocation_reaches_the_server_through_links() {
+    let s = Script::new();
+    s.authority("fr-police", "police", "FR");
+    let ledger = s.ledger().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let target = elsewhere.path().join("tokens.json");
+    let link = dir.path().join("tokens.json");
+    let authority = ledger::event::AuthorityId::parse("fr-police").unwrap();
+    let (first, _) = api::auth::create_token(&target, &authority, Role::Auditor, None).unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let server = api::server::start(ledger.clone(), server_options(dir.path())).unwrap();
+    let url = format!("http://{}/v1/authorities", server.addr);
+    assert_eq!(call("GET", &url, Some(&first)).0, 200);
+
+    // The target edited where it lives (in place): the link leads the server to it.
+    let (second, _) = api::auth::create_token(&target, &authority, Role::Auditor, None).unwrap();
+    assert_eq!(call("GET", &url, Some(&second)).0, 200);
+    let mut file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&target).unwrap()).unwrap();
+    file["tokens"].as_array_mut().unwrap().remove(0);
+    std::fs::write(&target, serde_json::to_vec(&file).unwrap()).unwrap();
+    assert_eq!(call("GET", &url, Some(&first)).0, 401);
+    assert_eq!(call("GET", &url, Some(&second)).0, 200);
+
+    // Revoked through the link: the link is replaced by the rewritten file.
+    let second_id = file["tokens"][0]["id"].as_str().unwrap().to_owned();
+    assert!(api::auth::revoke_token(&link, &second_id).unwrap());
+    assert_eq!(call("GET", &url, Some(&second)).0, 401);
+    let (third, third_record) =
+        api::auth::create_token(&link, &authority, Role::Auditor, None).unwrap();
+    assert_eq!(call("GET", &url, Some(&third)).0, 200);
+
+    // A hard link kept as a backup leaves the old file with a link: still reread.
+    std::fs::hard_link(&link, dir.path().join("tokens.backup.json")).unwrap();
+    assert!(api::auth::revoke_token(&link, &third_record.id).unwrap());
+    assert_eq!(call("GET", &url, Some(&third)).0, 401);
     server.stop().unwrap();
 }
 
