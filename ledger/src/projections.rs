@@ -65,12 +65,22 @@ fn serial_row(view: &View) -> Option<((&str, u128), u64)> {
     serial_of(view).map(|(serial, id)| ((serial, id.as_uuid().as_u128()), weapon.first_index))
 }
 
+/// A view's `serial_index` row, owned: what the writer keeps of a stored view it read,
+/// so that writing the view's successor does not decode the stored one a second time.
+pub(crate) type SerialRow = Option<((String, u128), u64)>;
+
+pub(crate) fn owned_serial_row(view: &View) -> SerialRow {
+    serial_row(view).map(|((serial, id), first_index)| ((serial.to_owned(), id), first_index))
+}
+
 /// Writes changed views, keeps the serial index in step with them, and adds the serials
 /// they take to the in-memory index of partial search (before the commit, so that every
-/// snapshot holding them finds them there).
-pub(crate) fn write_views<'v>(
+/// snapshot holding them finds them there). `read` gives the serial row of the stored
+/// view a stream had when the writer read it; a stored view it did not read is decoded.
+pub(crate) fn write_views<'v, 'r>(
     txn: &WriteTransaction,
     views: impl IntoIterator<Item = (&'v String, &'v View)>,
+    read: impl Fn(&str) -> Option<&'r SerialRow>,
     grams: &SerialGrams,
 ) -> Result<(), StoreError> {
     let mut table = txn.open_table(PROJECTIONS)?;
@@ -79,8 +89,16 @@ pub(crate) fn write_views<'v>(
     for (stream, view) in views {
         let bytes = encode(view)?;
         let old = table.insert(stream.as_str(), bytes.as_slice())?;
-        let old = old.map(|o| decode(stream, o.value())).transpose()?;
-        let before = old.as_ref().and_then(serial_row);
+        let before = match old {
+            None => None,
+            Some(old) => match read(stream) {
+                Some(row) => row.clone(),
+                None => owned_serial_row(&decode(stream, old.value())?),
+            },
+        };
+        let before = before
+            .as_ref()
+            .map(|((serial, id), first_index)| ((serial.as_str(), *id), *first_index));
         let after = serial_row(view);
         if before != after {
             if let Some((key, _)) = before {

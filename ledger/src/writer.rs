@@ -131,6 +131,7 @@ impl Overlay {
             views: ChangedViews {
                 views: HashMap::with_capacity_and_hasher(events, FastHash::default()),
                 streams_by_serial: HashMap::with_capacity_and_hasher(events, FastHash::default()),
+                read_serials: HashMap::default(),
             },
             ..Self::default()
         }
@@ -291,7 +292,13 @@ impl Writer {
         let mut frontier = self.state.frontier.clone();
         let receipts = write_entries(&txn, &staged, &recorded_at, &mut frontier)?;
         write_policy_inputs(&txn, &staged)?;
-        projections::write_views(&txn, &overlay.views.views, &self.shared.serial_grams)?;
+        let read = &overlay.views.read_serials;
+        projections::write_views(
+            &txn,
+            &overlay.views.views,
+            |stream| read.get(stream),
+            &self.shared.serial_grams,
+        )?;
         let checkpoint_due = !staged.is_empty() && self.checkpoint_due(clock_ms);
         if checkpoint_due {
             self.write_checkpoint(&txn, &frontier)?;
@@ -811,6 +818,10 @@ struct ChangedViews {
     /// Every stream a weapon view was staged for under this serial, including views since
     /// replaced (so a reader checks the current view).
     streams_by_serial: HashMap<String, Vec<String>, FastHash>,
+    /// The serial row of each stored view read while staging: the stored view is still
+    /// that one when the group is written (one writer, one transaction), so writing its
+    /// successor needs no second decoding of it.
+    read_serials: HashMap<String, projections::SerialRow, FastHash>,
 }
 
 impl ChangedViews {
@@ -834,11 +845,15 @@ impl ChangedViews {
             self.insert(stream, view);
         }
         other.streams_by_serial.clear();
+        for (stream, row) in other.read_serials.drain() {
+            self.read_serials.entry(stream).or_insert(row);
+        }
     }
 
     fn clear(&mut self) {
         self.views.clear();
         self.streams_by_serial.clear();
+        self.read_serials.clear();
     }
 
     fn streams_with_serial(&self, serial: &str) -> &[String] {
@@ -871,11 +886,14 @@ impl Views for StagedViews<'_, '_, '_> {
         if self.opened == Some(stream) {
             return Ok(None);
         }
-        self.lookup
-            .projections
-            .get(stream)?
-            .map(|bytes| projections::decode(stream, bytes.value()))
-            .transpose()
+        let Some(bytes) = self.lookup.projections.get(stream)? else {
+            return Ok(None);
+        };
+        let view = projections::decode(stream, bytes.value())?;
+        self.mine
+            .read_serials
+            .insert(stream.to_owned(), projections::owned_serial_row(&view));
+        Ok(Some(view))
     }
 
     fn put(&mut self, stream: String, view: View) {

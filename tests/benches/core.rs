@@ -6,12 +6,15 @@
 //! (b) signed events appended per second, durably, through `Ledger::append`, with 1, 16
 //!     and 256 concurrent appenders (each parses its event's bytes with
 //!     `Ledger::parse_received`, as the server does, then appends);
+//! (b') batch ingest: two producers appending batches of 1,000 new weapons' markings;
+//! (u) the same onto weapons already recorded (a loss reported for each: its stored view
+//!     read, changed and written back, as for most events after a marking);
 //! (c) a full `verify` of a ledger of ARMSLEDGER_BENCH_ENTRIES entries (default 1M);
 //! (d) inclusion and consistency proof generation on that ledger.
 //!
 //! Run: `cargo bench -p armsledger-tests --bench core` (prints a Markdown table).
-//! ARMSLEDGER_BENCH_PARTS (default `appenders,batch,large`) picks the parts to run, and
-//! ARMSLEDGER_BENCH_BATCH_EVENTS the size of the batch ingest (default 100,000), so that
+//! ARMSLEDGER_BENCH_PARTS (default `appenders,batch,updates,large`) picks the parts to run,
+//! and ARMSLEDGER_BENCH_BATCH_EVENTS the size of (b') and (u) (default 100,000), so that
 //! one part can be run alone under a profiler (ARMSLEDGER_BENCH_APPENDERS=256 runs (b) with
 //! 256 appenders only; ARMSLEDGER_BENCH_PERF_CTL, see `armsledger_tests::profiler`).
 #![expect(
@@ -190,6 +193,43 @@ fn batch_ingest_rate(events: u64, batch: u64) -> f64 {
     );
     let police = register(&ledger, "zz-police", "police", 10);
     let texts = signed_events(&police, 900_000_000, events);
+    timed_batches(&ledger, &texts, batch)
+}
+
+/// (u) the same ingest onto weapons already in the log: each event (a loss reported) reads
+/// its weapon's stored view, changes it and writes it back, as most events after a
+/// marking do. The markings are appended first, untimed.
+fn update_ingest_rate(events: u64, batch: u64) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = create_ledger(
+        &dir.path().join("updates.redb"),
+        LedgerConfig::default(),
+        SystemClock::shared(),
+    );
+    let police = register(&ledger, "zz-police", "police", 10);
+    let first = 900_000_000;
+    let markings = signed_events(&police, first, events);
+    timed_batches(&ledger, &markings, batch);
+    let reports: Vec<Vec<u8>> = (first..first + events)
+        .into_par_iter()
+        .map(|n| {
+            police
+                .event(
+                    &format!("weapon:{}", uuid_from(n)),
+                    ledger::event::ExpectedVersion::Exact(0),
+                    "WeaponReportedLost",
+                    lost_report(),
+                )
+                .to_canonical_vec()
+        })
+        .collect();
+    timed_batches(&ledger, &reports, batch)
+}
+
+/// Appends `texts` (signed events as a client sends them) in batches of `batch` from two
+/// producer threads; prints the CPU per event and returns events/s.
+fn timed_batches(ledger: &Ledger, texts: &[Vec<u8>], batch: u64) -> f64 {
+    let events = texts.len() as u64;
     let timed = Timed::start();
     std::thread::scope(|s| {
         for half in texts.chunks(texts.len().div_ceil(2)) {
@@ -246,8 +286,8 @@ fn main() {
     name_rayon_threads();
     let entries = env_u64("ARMSLEDGER_BENCH_ENTRIES", 1_000_000);
     let batch_events = env_u64("ARMSLEDGER_BENCH_BATCH_EVENTS", 100_000);
-    let parts =
-        std::env::var("ARMSLEDGER_BENCH_PARTS").unwrap_or_else(|_| "appenders,batch,large".into());
+    let parts = std::env::var("ARMSLEDGER_BENCH_PARTS")
+        .unwrap_or_else(|_| "appenders,batch,updates,large".into());
     let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
     println!("# armsledger core benchmark");
     println!(
@@ -285,6 +325,14 @@ fn main() {
             rate / dalek_strict
         );
         batch_rate = Some(rate);
+    }
+    if part("updates") {
+        let dalek_strict = reference("(u)");
+        let rate = update_ingest_rate(batch_events, 1000);
+        println!(
+            "\n(u) the same ingest onto weapons already recorded (a loss reported for each, its view read and rewritten): {rate:.0} events/s = {:.2}x (a)",
+            rate / dalek_strict
+        );
     }
     let mut verify_rate = None;
     if part("large") {
