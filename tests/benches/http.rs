@@ -419,8 +419,8 @@ fn main() {
     // (b): batch ingest beside the single-core strict verification rate.
     let best_of_three = || (0..3).map(|_| strict_verify_rate()).fold(0.0, f64::max);
     let verify_before = best_of_three();
-    let batches = env_u64("ARMSLEDGER_BENCH_HTTP_BATCHES", 60);
-    let clients = env_u64("ARMSLEDGER_BENCH_HTTP_CLIENTS", 2).clamp(1, batches.max(1));
+    let batches = env_u64("ARMSLEDGER_BENCH_HTTP_BATCHES", 60).max(1);
+    let clients = env_u64("ARMSLEDGER_BENCH_HTTP_CLIENTS", 2).clamp(1, batches);
     let batch_rate = batch_ingest(&base, &maker, batches, clients);
     // And just after: the ratio is to the mean of the two (the VM's speed drifts).
     let verify_after = best_of_three();
