@@ -75,12 +75,12 @@ pub(crate) fn owned_serial_row(view: &View) -> SerialRow {
 
 /// Writes changed views, keeps the serial index in step with them, and adds the serials
 /// they take to the in-memory index of partial search (before the commit, so that every
-/// snapshot holding them finds them there). `read` gives the serial row of the stored
-/// view a stream had when the writer read it; a stored view it did not read is decoded.
-pub(crate) fn write_views<'v, 'r>(
+/// snapshot holding them finds them there). `read` holds the serial rows of the stored
+/// views the writer read; a stored view it did not read is decoded.
+pub(crate) fn write_views<'v>(
     txn: &WriteTransaction,
     views: impl IntoIterator<Item = (&'v String, &'v View)>,
-    read: impl Fn(&str) -> Option<&'r SerialRow>,
+    read: &HashMap<String, SerialRow, FastHash>,
     grams: &SerialGrams,
 ) -> Result<(), StoreError> {
     let mut table = txn.open_table(PROJECTIONS)?;
@@ -91,7 +91,7 @@ pub(crate) fn write_views<'v, 'r>(
         let old = table.insert(stream.as_str(), bytes.as_slice())?;
         let before = match old {
             None => None,
-            Some(old) => match read(stream) {
+            Some(old) => match read.get(stream) {
                 Some(row) => row.clone(),
                 None => owned_serial_row(&decode(stream, old.value())?),
             },

@@ -1865,11 +1865,10 @@ mod tests {
             let expected = format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day());
             assert_eq!(text, expected);
             assert_eq!(Date::parse(&text), Ok(date));
-            let Some(next) = day.next_day() else { break };
             if day == last {
                 break;
             }
-            day = next;
+            day = day.next_day().unwrap();
         }
     }
 

@@ -131,7 +131,7 @@ impl Overlay {
             views: ChangedViews {
                 views: HashMap::with_capacity_and_hasher(events, FastHash::default()),
                 streams_by_serial: HashMap::with_capacity_and_hasher(events, FastHash::default()),
-                read_serials: HashMap::default(),
+                ..ChangedViews::default()
             },
             ..Self::default()
         }
@@ -292,11 +292,10 @@ impl Writer {
         let mut frontier = self.state.frontier.clone();
         let receipts = write_entries(&txn, &staged, &recorded_at, &mut frontier)?;
         write_policy_inputs(&txn, &staged)?;
-        let read = &overlay.views.read_serials;
         projections::write_views(
             &txn,
             &overlay.views.views,
-            |stream| read.get(stream),
+            &overlay.views.read_serials,
             &self.shared.serial_grams,
         )?;
         let checkpoint_due = !staged.is_empty() && self.checkpoint_due(clock_ms);

@@ -132,15 +132,17 @@ fn signed_events(police: &Signer, first: u64, count: u64) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A new ledger at `path` with the police force every part signs as.
+fn police_ledger(path: &std::path::Path) -> (Ledger, Signer) {
+    let ledger = create_ledger(path, LedgerConfig::default(), SystemClock::shared());
+    let police = register(&ledger, "zz-police", "police", 10);
+    (ledger, police)
+}
+
 /// (b) durable appends/s with `appenders` threads.
 fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration, String) {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = create_ledger(
-        &dir.path().join("bench.redb"),
-        LedgerConfig::default(),
-        SystemClock::shared(),
-    );
-    let police = register(&ledger, "zz-police", "police", 10);
+    let (ledger, police) = police_ledger(&dir.path().join("bench.redb"));
     let per_thread = events / appenders;
     // Appender t sends weapons t, t + appenders, t + 2 * appenders...: what appenders
     // working at the same time produce (time-ordered ids), rather than each thread
@@ -186,12 +188,7 @@ fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration, 
 /// with `append_batch` by two producers. Returns events/s.
 fn batch_ingest_rate(events: u64, batch: u64) -> f64 {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = create_ledger(
-        &dir.path().join("batch.redb"),
-        LedgerConfig::default(),
-        SystemClock::shared(),
-    );
-    let police = register(&ledger, "zz-police", "police", 10);
+    let (ledger, police) = police_ledger(&dir.path().join("batch.redb"));
     let texts = signed_events(&police, 900_000_000, events);
     timed_batches(&ledger, &texts, batch)
 }
@@ -201,12 +198,7 @@ fn batch_ingest_rate(events: u64, batch: u64) -> f64 {
 /// marking do. The markings are appended first, untimed.
 fn update_ingest_rate(events: u64, batch: u64) -> f64 {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = create_ledger(
-        &dir.path().join("updates.redb"),
-        LedgerConfig::default(),
-        SystemClock::shared(),
-    );
-    let police = register(&ledger, "zz-police", "police", 10);
+    let (ledger, police) = police_ledger(&dir.path().join("updates.redb"));
     let first = 900_000_000;
     let markings = signed_events(&police, first, events);
     timed_batches(&ledger, &markings, batch);
@@ -252,8 +244,7 @@ fn timed_batches(ledger: &Ledger, texts: &[Vec<u8>], batch: u64) -> f64 {
 
 /// Builds a ledger of `entries` entries quickly (batches from two producer threads).
 fn build_large(path: &std::path::Path, entries: u64) -> Ledger {
-    let ledger = create_ledger(path, LedgerConfig::default(), SystemClock::shared());
-    let police = register(&ledger, "zz-police", "police", 10);
+    let (ledger, police) = police_ledger(path);
     let batch = 1000u64;
     let batches = entries.saturating_sub(2) / batch;
     let next = std::sync::atomic::AtomicU64::new(0);

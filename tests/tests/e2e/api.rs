@@ -280,8 +280,8 @@ fn reads_follow_role_and_state_and_history_proofs_verify() {
     );
     assert_eq!(call("GET", &urls[7].1, Some(&auditor)).0, 200);
 
-    // The file edited in place (same inode: the server asks its open file, not the
-    // path) is read again too: with the auditor's record gone, its token stops working.
+    // The file edited in place (same inode: the change is in its length and times) is
+    // read again too: with the auditor's record gone, its token stops working.
     let mut tokens: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let auditor_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(auditor.as_bytes()));
