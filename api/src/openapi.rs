@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 /// The document's version: bump it with any change a client would notice.
-pub const API_VERSION: &str = "1.1.1";
+pub const API_VERSION: &str = "1.1.2";
 
 /// A signed event, as a client sends it (DESIGN.md "Event envelope"); the canonical bytes
 /// it signs are `armsledger/event/v1\n` followed by the JCS of everything but `signature`.

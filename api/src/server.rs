@@ -38,6 +38,12 @@ struct ReceiptBody {
     duplicate: bool,
 }
 
+/// What a durable batch returns: one receipt per event, in the batch's order.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct BatchReceiptsBody {
+    receipts: Vec<ReceiptBody>,
+}
+
 /// Counts a write's outcome for `/metrics`.
 fn observed(
     metrics: &crate::metrics::Metrics,
@@ -129,7 +135,7 @@ fn batch_bytes_max(ledger: &Ledger) -> usize {
 #[utoipa::path(post, path = "/v1/events:batch", tag = "events",
     request_body(content = Vec<crate::openapi::SignedEventDoc>, description = "A JSON array of signed events, at most `batch_events_max` (default 1,000), appended all or nothing."),
     responses(
-        (status = 201, description = "All appended in one durable commit: one receipt per event, in order", body = Vec<ReceiptBody>),
+        (status = 201, description = "All appended in one durable commit: one receipt per event, in order", body = BatchReceiptsBody),
         (status = 403, description = "a policy refused one of them; `position` names it", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`wrong_expected_version` of the event at `position`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 413, description = "`event_too_large` or `batch_too_large`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
@@ -174,9 +180,9 @@ async fn submit_many(
         .map_err(append_problem)?
         .await
         .map_err(append_problem)?;
-    Ok(HttpResponse::Created().json(serde_json::json!({
-        "receipts": receipts.into_iter().map(receipt_body).collect::<Vec<_>>()
-    })))
+    Ok(HttpResponse::Created().json(BatchReceiptsBody {
+        receipts: receipts.into_iter().map(receipt_body).collect(),
+    }))
 }
 
 /// Hashes as JSON wants them (DESIGN.md: standard base64).

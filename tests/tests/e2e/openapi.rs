@@ -384,3 +384,261 @@ fn the_documented_page_limits_are_the_served_ones() {
     }
     server.stop().unwrap();
 }
+
+/// Whether an answer is one the document gives for its operation: its status is listed,
+/// its content type is one that status names, and a JSON body fits that schema.
+fn documented_answer(
+    document: &serde_json::Value,
+    (method, path): (&str, &str),
+    response: &mut ureq::http::Response<ureq::Body>,
+) -> Result<(), String> {
+    let status = response.status().as_u16().to_string();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    let operation = &document["paths"][path][method];
+    assert!(operation.is_object(), "{method} {path} is not documented");
+    let Some(answer) = operation["responses"].get(&status) else {
+        return Err(format!("status {status} is not documented: {text}"));
+    };
+    let Some(schema) = answer["content"].get(&content_type).map(|c| &c["schema"]) else {
+        return Err(format!(
+            "status {status} answers {content_type:?}, the document says {}",
+            answer["content"]
+        ));
+    };
+    if content_type.ends_with("json") {
+        let body: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("status {status}: not JSON ({e}): {text}"))?;
+        check(document, schema, &body, path).map_err(|e| format!("status {status}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The writes, the proofs and the refusals answer as documented too: every status an
+/// operation answers is one it lists, with the content type and schema listed for it
+/// (a batch's receipts, a duplicate's 200, each problem document).
+#[test]
+fn writes_refusals_and_proofs_match_their_documented_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = DemoServer::start(dir.path(), 50);
+    let base = demo.base.clone();
+    let auditor = demo.token("be-court-of-audit", api::auth::Role::Auditor);
+    let public = demo.token("fr-police", api::auth::Role::Public);
+    let maker = demo.signer("be-fn");
+    let document = serde_json::to_value(api::openapi::document()).unwrap();
+    let agent = agent_keeping_errors();
+    let post = |path: &str, body: &[u8]| {
+        agent
+            .post(&format!("{base}{path}"))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .unwrap()
+    };
+    let get = |path: &str, token: Option<&str>| {
+        let request = agent.get(&format!("{base}{path}"));
+        match token {
+            Some(t) => request
+                .header("Authorization", &format!("Bearer {t}"))
+                .call(),
+            None => request.call(),
+        }
+        .unwrap()
+    };
+
+    let marked = maker.manufacture_marked(9_000_001).to_canonical_vec();
+    let batch = [
+        maker.manufacture_marked(9_000_002).to_canonical_vec(),
+        maker.manufacture_marked(9_000_003).to_canonical_vec(),
+    ];
+    let mut batch_body = b"[".to_vec();
+    batch_body.extend(batch.join(&b","[..]));
+    batch_body.push(b']');
+    let mut too_large = marked.clone();
+    too_large.resize(demo.ledger.config().event_limits.event_bytes_max + 1, b' ');
+    let tree_size = demo.ledger.reader().unwrap().tree_size().unwrap();
+    let weapon = "01930000-0000-7000-8000-000000000005";
+    let unknown = "01930000-0000-7000-8000-0000deadbeef";
+
+    // (operation, the answer expected, the request)
+    type Request<'a> = Box<dyn Fn() -> ureq::http::Response<ureq::Body> + 'a>;
+    let cases: Vec<((&str, &str), u16, Request)> = vec![
+        (
+            ("post", "/v1/events"),
+            201,
+            Box::new(|| post("/v1/events", &marked)),
+        ),
+        (
+            ("post", "/v1/events"),
+            200,
+            Box::new(|| post("/v1/events", &marked)),
+        ),
+        (
+            ("post", "/v1/events"),
+            409,
+            Box::new(|| {
+                // Another event that expects the weapon's stream not to exist.
+                let again = maker.manufacture_marked(9_000_001).to_canonical_vec();
+                post("/v1/events", &again)
+            }),
+        ),
+        (
+            ("post", "/v1/events"),
+            422,
+            Box::new(|| post("/v1/events", b"{\"event_id\":")),
+        ),
+        (
+            ("post", "/v1/events"),
+            413,
+            Box::new(|| post("/v1/events", &too_large)),
+        ),
+        (
+            ("post", "/v1/events:batch"),
+            201,
+            Box::new(|| post("/v1/events:batch", &batch_body)),
+        ),
+        (
+            ("post", "/v1/events:batch"),
+            422,
+            Box::new(|| post("/v1/events:batch", b"[]")),
+        ),
+        (
+            ("post", "/v1/events:batch"),
+            422,
+            Box::new(|| post("/v1/events:batch", &marked)),
+        ),
+        (
+            ("get", "/v1/log/proof/inclusion"),
+            200,
+            Box::new(|| {
+                get(
+                    &format!("/v1/log/proof/inclusion?index=1&tree_size={tree_size}"),
+                    None,
+                )
+            }),
+        ),
+        (
+            ("get", "/v1/log/proof/inclusion"),
+            400,
+            Box::new(|| {
+                get(
+                    &format!("/v1/log/proof/inclusion?index={tree_size}&tree_size=1"),
+                    None,
+                )
+            }),
+        ),
+        (
+            ("get", "/v1/log/proof/consistency"),
+            200,
+            Box::new(|| {
+                get(
+                    &format!("/v1/log/proof/consistency?from=1&to={tree_size}"),
+                    None,
+                )
+            }),
+        ),
+        (
+            ("get", "/v1/log/proof/consistency"),
+            400,
+            Box::new(|| get("/v1/log/proof/consistency?from=x&to=1", None)),
+        ),
+        (
+            ("get", "/v1/weapons/{id}"),
+            404,
+            Box::new(|| get(&format!("/v1/weapons/{unknown}"), Some(&auditor))),
+        ),
+        (
+            ("get", "/v1/weapons/{id}"),
+            400,
+            Box::new(|| get("/v1/weapons/not-a-uuid", Some(&auditor))),
+        ),
+        (
+            ("get", "/v1/weapons/{id}"),
+            401,
+            Box::new(|| get(&format!("/v1/weapons/{weapon}"), None)),
+        ),
+        (
+            ("get", "/v1/log/entries"),
+            403,
+            Box::new(|| get("/v1/log/entries?from=0", Some(&public))),
+        ),
+        (
+            ("get", "/v1/log/entries"),
+            400,
+            Box::new(|| get("/v1/log/entries?from=0&limit=0", Some(&auditor))),
+        ),
+        (
+            ("get", "/v1/trace-requests"),
+            400,
+            Box::new(|| get("/v1/trace-requests?limit=0", Some(&auditor))),
+        ),
+        (
+            ("get", "/v1/eucs/{id}"),
+            404,
+            Box::new(|| get("/v1/eucs/KE-EUC-1900-0001", Some(&auditor))),
+        ),
+        (("get", "/healthz"), 200, Box::new(|| get("/healthz", None))),
+        (("get", "/metrics"), 200, Box::new(|| get("/metrics", None))),
+        (
+            ("get", "/v1/log/checkpoint"),
+            200,
+            Box::new(|| get("/v1/log/checkpoint", None)),
+        ),
+        (
+            ("get", "/v1/log/key"),
+            200,
+            Box::new(|| get("/v1/log/key", None)),
+        ),
+        (
+            ("get", "/v1/log/entries"),
+            200,
+            Box::new(|| get("/v1/log/entries?from=0&limit=2", Some(&auditor))),
+        ),
+        (
+            ("get", "/v1/policies/blobs/{sha256}"),
+            404,
+            Box::new(|| {
+                get(
+                    &format!("/v1/policies/blobs/{}", "0".repeat(64)),
+                    Some(&auditor),
+                )
+            }),
+        ),
+        (
+            ("post", "/v1/eucs/{id}/verify"),
+            400,
+            Box::new(|| {
+                agent
+                    .post(&format!(
+                        "{base}/v1/eucs/KE-EUC-2024-0007/verify?on=yesterday"
+                    ))
+                    .header("Authorization", &format!("Bearer {auditor}"))
+                    .send_empty()
+                    .unwrap()
+            }),
+        ),
+        (
+            ("get", "/v1/{collection}/{id}/history"),
+            404,
+            Box::new(|| get(&format!("/v1/weapons/{unknown}/history"), Some(&auditor))),
+        ),
+    ];
+    for (operation, expected, request) in cases {
+        let mut response = request();
+        let status = response.status().as_u16();
+        let answer = documented_answer(&document, operation, &mut response);
+        assert_eq!(status, expected, "{operation:?}: {answer:?}");
+        if let Err(e) = answer {
+            panic!("{operation:?}: {e}");
+        }
+    }
+    demo.server.stop().unwrap();
+}
