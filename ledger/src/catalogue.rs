@@ -2696,10 +2696,10 @@ fn from_payload_with(
 ) -> Result<DomainEvent, CatalogueError> {
     let entry = catalogued(event_type)?;
     let bytes = if type_version == entry.type_version {
-        Json::Object(payload.clone()).to_canonical_vec()
+        payload.to_canonical_vec()
     } else {
         let (_, current) = upcast_with(upcasters, event_type, type_version, payload)?;
-        Json::Object(current).to_canonical_vec()
+        current.to_canonical_vec()
     };
     let event = DomainEvent::decode_current(entry.event_type, &bytes)?;
     event.validate()?;

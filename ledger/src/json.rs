@@ -74,6 +74,27 @@ impl Object {
         Self::default()
     }
 
+    /// The RFC 8785 serialization of this object, as [`Json::write_canonical`] writes it
+    /// inside a tree (a payload is serialized this way without being cloned into one).
+    pub fn write_canonical(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (n, (k, v)) in self.members.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            write_string(k, out);
+            out.push(b':');
+            v.write_canonical(out);
+        }
+        out.push(b'}');
+    }
+
+    pub fn to_canonical_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        self.write_canonical(&mut out);
+        out
+    }
+
     /// Builds an object from members; a repeated key is an error, as in parsing.
     pub fn from_members(mut members: Vec<(String, Json)>) -> Result<Self, JsonError> {
         // Stored entries are canonical, so their keys arrive in order: check before sorting.
@@ -155,7 +176,7 @@ impl Json {
             Json::Null => out.extend_from_slice(b"null"),
             Json::Bool(true) => out.extend_from_slice(b"true"),
             Json::Bool(false) => out.extend_from_slice(b"false"),
-            Json::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+            Json::Int(i) => write_int(*i, out),
             Json::String(s) => write_string(s, out),
             Json::Array(items) => {
                 out.push(b'[');
@@ -167,18 +188,7 @@ impl Json {
                 }
                 out.push(b']');
             }
-            Json::Object(obj) => {
-                out.push(b'{');
-                for (n, (k, v)) in obj.members.iter().enumerate() {
-                    if n > 0 {
-                        out.push(b',');
-                    }
-                    write_string(k, out);
-                    out.push(b':');
-                    v.write_canonical(out);
-                }
-                out.push(b'}');
-            }
+            Json::Object(obj) => obj.write_canonical(out),
         }
     }
 
@@ -281,6 +291,26 @@ impl serde::Serialize for Json {
             }
         }
     }
+}
+
+/// Writes an integer in decimal, as ECMAScript prints a safe integer (no allocation: a
+/// payload's integers are written once per event received).
+fn write_int(i: i64, out: &mut Vec<u8>) {
+    if i < 0 {
+        out.push(b'-');
+    }
+    let mut digits = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Writes a JSON string the way ECMAScript's JSON.stringify does, as RFC 8785 requires:
@@ -438,6 +468,49 @@ mod tests {
 
     fn err(text: &str) -> JsonError {
         Json::parse(text.as_bytes(), 4).unwrap_err()
+    }
+
+    #[test]
+    fn integers_are_written_as_rust_prints_them() {
+        let safe = (1i64 << 53) - 1;
+        let mut values = vec![
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -10,
+            99,
+            100,
+            safe,
+            -safe,
+            i64::MAX,
+            i64::MIN,
+        ];
+        values.extend((0..64).map(|shift| 1i64 << shift));
+        values.extend((0..63).map(|shift| -(1i64 << shift)));
+        values.extend((0..19).map(|e| 10i64.pow(e) - 1));
+        for i in values {
+            let mut out = Vec::new();
+            write_int(i, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), i.to_string(), "{i}");
+        }
+    }
+
+    #[test]
+    fn an_object_is_written_alone_as_inside_a_tree() {
+        let Json::Object(object) = Json::parse(br#"{"b":[1,-2,{"c":null}],"a":"x"}"#, 8).unwrap()
+        else {
+            panic!("an object")
+        };
+        assert_eq!(
+            object.to_canonical_vec(),
+            Json::Object(object.clone()).to_canonical_vec()
+        );
+        assert_eq!(
+            object.to_canonical_vec(),
+            br#"{"a":"x","b":[1,-2,{"c":null}]}"#
+        );
     }
 
     #[test]
