@@ -87,6 +87,7 @@ fn first_index(request: &HttpRequest, query: &FeedQuery) -> Result<u64, Problem>
     params(FeedQuery, ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this index")),
     responses(
         (status = 200, description = "Server-sent events: each new entry (`id` = its index, `data` = its exact bytes), from `from` or after `Last-Event-ID`", body = String, content_type = "text/event-stream"),
+        (status = 400, description = "a bad query or `Last-Event-ID` (`invalid_query`, `invalid_last_event_id`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "not an auditor (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]

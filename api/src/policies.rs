@@ -11,6 +11,7 @@ use ledger::Ledger;
 use ledger::domain::views::{PolicyStatus, PolicyView, View};
 use ledger::event::SignedEvent;
 use ledger::policy::{DryRunError, PolicyMetadata};
+use ledger::rejection::Rejection;
 use ledger::values::CountryCode;
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +58,7 @@ fn invalid(code: &'static str, detail: impl Into<String>) -> Problem {
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "A WebAssembly module of policy ABI v1, or a JSON data file; at most 8 MiB"),
     responses(
         (status = 201, description = "Stored by its SHA-256 (idempotent); a module's metadata", body = Uploaded),
+        (status = 400, description = "`body_unreadable`: the request body broke off or could not be read", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 413, description = "`blob_too_large`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
@@ -194,6 +196,7 @@ async fn dry_run(
     request_body(content = crate::openapi::SignedEventDoc, description = "The event to judge (not appended)"),
     responses(
         (status = 200, description = "What the policy would decide now, and the input it was given", body = DryRunBody),
+        (status = 400, description = "`body_unreadable`: the request body broke off or could not be read", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "no such resource, or one the caller may not see (`not_found`): the answer does not reveal which", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
@@ -242,11 +245,11 @@ pub(crate) struct Candidate {
     request_body(content = crate::openapi::SignedEventDoc, description = "The event to judge (not appended)"),
     responses(
         (status = 200, description = "What the uploaded candidate would decide, and the input it was given", body = DryRunBody),
-        (status = 400, description = "`invalid_query`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_query`, or `body_unreadable`: the request body broke off or could not be read", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 413, description = "`event_too_large`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "the event cannot be judged, or the candidate's data file is not uploaded (`policy_blob_missing`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "the event cannot be judged (`invalid_payload`, `unknown_actor`, ...), or the candidate's module or data file is not uploaded (`policy_blob_missing`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
 pub(crate) async fn dry_run_candidate(
     request: HttpRequest,
@@ -279,6 +282,24 @@ pub(crate) async fn dry_run_candidate(
         first_index: 0,
         last_index: 0,
     };
+    // A candidate names its blobs by hash: one not uploaded is the caller's mistake to
+    // hear about, not a decision for the policy to record.
+    let reader = ledger.reader().map_err(internal)?;
+    let blobs = [
+        ("module", Some(&policy.module_sha256)),
+        ("data file", policy.data_sha256.as_ref()),
+    ];
+    for (what, sha256) in blobs {
+        if let Some(sha256) = sha256
+            && reader.policy_blob(sha256).map_err(internal)?.is_none()
+        {
+            return Err(rejection_problem(&Rejection::PolicyBlobMissing {
+                what,
+                sha256: sha256.clone(),
+            }));
+        }
+    }
+    drop(reader);
     dry_run(ledger, policy, body).await
 }
 

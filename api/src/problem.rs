@@ -39,7 +39,9 @@ pub struct ProblemBody {
     /// On `wrong_expected_version`: where the stream stands (None: it does not exist).
     #[serde(skip_serializing_if = "Option::is_none")]
     current_version: Option<Option<u64>>,
-    /// In a batch: the position of the event the problem is about.
+    /// The position, from 0, of the event the problem is about among those the request
+    /// sent (a single event's refusal by the ledger says 0); absent when the problem is
+    /// with the request as a whole.
     #[serde(skip_serializing_if = "Option::is_none")]
     position: Option<usize>,
     /// On a policy's refusal: what each policy that governs the event decided.

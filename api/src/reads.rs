@@ -209,7 +209,7 @@ struct SearchPage {
     params(SearchQuery),
     responses(
         (status = 200, description = "A page of weapons whose serial matches (at most `limit`, 1 to 500, default 50); `next_cursor` for the next page", body = SearchPage),
-        (status = 400, description = "a bad query or id (`invalid_query`, `serial_too_short`, `invalid_cursor`, `limit_out_of_range`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "a bad query or id (`invalid_query`, `serial_empty`, `serial_too_short`, `invalid_cursor`, `limit_out_of_range`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "no bearer token, or an unknown, expired or revoked one (`unauthorized`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "the role may not read this (`forbidden`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
     ), security(("bearer" = [])))]
@@ -566,7 +566,19 @@ pub(crate) async fn list_traces(
             )
         })?;
     let state = query.state.clone();
-    let after = query.cursor.as_deref().map(|c| format!("trace:{c}"));
+    // The cursor is the last trace request's id of the page before: it must name one.
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| {
+            stream_name("trace", c).map_err(|_| {
+                bad_request(
+                    "invalid_cursor",
+                    format!("{c:?} is not a trace request's id"),
+                )
+            })
+        })
+        .transpose()?;
     let day = today();
     let mut items = Vec::new();
     let mut next_cursor = None;

@@ -66,9 +66,10 @@ fn observed(
         (status = 200, description = "The same event was already appended: the original receipt", body = ReceiptBody),
         (status = 403, description = "a policy refused it (`policy_denied`, `policy_approval_required`, `policy_consultation_required`, `policy_notification_required`), with `decisions`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`wrong_expected_version`, with `current_version`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "`body_unreadable`: the request body broke off or could not be read", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 413, description = "`event_too_large`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "a rule the event breaks: its stable code (`signature_invalid`, `weapon_destroyed`, ...)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 503, description = "`overloaded`: the write queue is full; retry after `Retry-After` seconds", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "a rule the event breaks: its stable code (`malformed_json`, `signature_invalid`, `weapon_destroyed`, ...)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "`overloaded`: the write queue is full; retry after `Retry-After` seconds. `closed`: the server is shutting down", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn submit_event(
     ledger: web::Data<Ledger>,
@@ -138,9 +139,10 @@ fn batch_bytes_max(ledger: &Ledger) -> usize {
         (status = 201, description = "All appended in one durable commit: one receipt per event, in order", body = BatchReceiptsBody),
         (status = 403, description = "a policy refused one of them; `position` names it", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`wrong_expected_version` of the event at `position`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 413, description = "`event_too_large` or `batch_too_large`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "the rule the event at `position` breaks (`batch_empty`, `batch_duplicate_event_id`, ...)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
-        (status = 503, description = "`overloaded`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "`body_unreadable`: the request body broke off or could not be read", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "`event_too_large` (an event), or `batch_too_large`: the body is over `batch_events_max` times `event_bytes_max` bytes", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "the rule the event at `position` breaks (`batch_empty`, `batch_too_large`: more than `batch_events_max` events, `batch_duplicate_event_id`, `signature_invalid`, ...); without `position` when the body as a whole is not an array of events (`not_an_array`, `malformed_json`)", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "`overloaded`: the write queue is full; retry after `Retry-After` seconds. `closed`: the server is shutting down", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn submit_batch(
     ledger: web::Data<Ledger>,
@@ -291,7 +293,7 @@ struct InclusionProof {
     params(InclusionQuery),
     responses(
         (status = 200, description = "RFC 9162 inclusion proof of the entry at `index` in the tree of `tree_size` (hashes in base64). Public.", body = InclusionProof),
-        (status = 400, description = "`index_out_of_range`, `tree_size_out_of_range`, `invalid_query`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "`index_out_of_range`, `tree_size_beyond_log`, `invalid_query`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn inclusion(
     ledger: web::Data<Ledger>,
@@ -338,7 +340,7 @@ struct ConsistencyProof {
     params(ConsistencyQuery),
     responses(
         (status = 200, description = "RFC 9162 consistency proof between the trees of `from` and `to` entries. Public.", body = ConsistencyProof),
-        (status = 400, description = "`tree_size_out_of_range`, `invalid_query`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "`tree_size_invalid`, `tree_size_beyond_log`, `invalid_query`", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn consistency(
     ledger: web::Data<Ledger>,

@@ -184,6 +184,60 @@ fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration, 
     )
 }
 
+/// (b) with the appenders as requests rather than threads: `threads` threads keep
+/// `in_flight` single-event appends queued between them through `Ledger::submit`, waiting
+/// for the oldest before queuing the next, as an async server's few workers carry many
+/// clients' appends. Returns what [`append_rate`] returns.
+fn append_in_flight(
+    in_flight: u64,
+    threads: u64,
+    events: u64,
+    first: u64,
+) -> (f64, u64, Duration, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, police) = police_ledger(&dir.path().join("bench.redb"));
+    let per_thread = events / threads;
+    let window = (in_flight / threads) as usize;
+    let texts = signed_events(&police, first, per_thread * threads);
+    let before = ledger.stats();
+    let latencies = std::sync::Mutex::new(Vec::with_capacity(texts.len()));
+    let timed = Timed::start();
+    std::thread::scope(|s| {
+        for chunk in texts.chunks(per_thread as usize) {
+            let (ledger, latencies) = (ledger.clone(), &latencies);
+            s.spawn(move || {
+                let mut mine = Vec::with_capacity(chunk.len());
+                let mut pending = std::collections::VecDeque::with_capacity(window);
+                let mut settle = |(started, append): (Instant, ledger::PendingAppend)| {
+                    append.wait().unwrap();
+                    mine.push(started.elapsed());
+                };
+                for text in chunk {
+                    if pending.len() == window {
+                        settle(pending.pop_front().unwrap());
+                    }
+                    let started = Instant::now();
+                    let event = ledger.parse_received(text.clone()).unwrap();
+                    pending.push_back((started, ledger.submit(vec![event]).unwrap()));
+                }
+                pending.into_iter().for_each(&mut settle);
+                latencies.lock().unwrap().extend(mine);
+            });
+        }
+    });
+    let part = timed.stop();
+    let stats = ledger.stats();
+    let mut lat = latencies.into_inner().unwrap();
+    lat.sort();
+    let appended = stats.entries - before.entries;
+    (
+        appended as f64 / part.seconds,
+        stats.commits - before.commits,
+        percentile(&lat, 0.99),
+        part.cpu_per_event(appended),
+    )
+}
+
 /// Batch ingest (the bulk-import path): pre-signed batches of `batch` events appended
 /// with `append_batch` by two producers. Returns events/s.
 fn batch_ingest_rate(events: u64, batch: u64) -> f64 {
@@ -361,6 +415,17 @@ fn appenders_part(dalek_strict: f64) {
             p99.as_secs_f64() * 1e3
         );
         cpu_lines.push(format!("{appenders} appenders: {cpu}"));
+    }
+    if only == 0 || only == 256 {
+        // The same 256 concurrent appends carried by two threads.
+        let (rate, commits, p99, cpu) = append_in_flight(256, 2, 150_000, 4_000_000_000);
+        println!(
+            "| 256 in flight from 2 threads (`submit`) | 150000 | {rate:.0} | {:.2}x | {commits} | {:.1} | {:.2} ms |",
+            rate / dalek_strict,
+            150_000.0 / commits.max(1) as f64,
+            p99.as_secs_f64() * 1e3
+        );
+        cpu_lines.push(format!("256 in flight from 2 threads: {cpu}"));
     }
     println!();
     for line in cpu_lines {

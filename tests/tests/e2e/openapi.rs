@@ -419,6 +419,17 @@ fn documented_answer(
         let body: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| format!("status {status}: not JSON ({e}): {text}"))?;
         check(document, schema, &body, path).map_err(|e| format!("status {status}: {e}"))?;
+        // A problem's code is named where its status is described, unless the description
+        // lists examples only ("...").
+        let description = answer["description"].as_str().unwrap_or_default();
+        if let Some(code) = body["code"].as_str()
+            && !description.contains("...")
+            && !description.contains(&format!("`{code}`"))
+        {
+            return Err(format!(
+                "status {status}: code `{code}` is not named in {description:?}"
+            ));
+        }
     }
     Ok(())
 }
@@ -464,6 +475,15 @@ fn writes_refusals_and_proofs_match_their_documented_answers() {
     batch_body.push(b']');
     let mut too_large = marked.clone();
     too_large.resize(demo.ledger.config().event_limits.event_bytes_max + 1, b' ');
+    let mut over_limit = b"[".to_vec();
+    let limit = demo.ledger.config().batch_events_max as u64;
+    for n in 0..=limit {
+        if n > 0 {
+            over_limit.push(b',');
+        }
+        over_limit.extend(maker.manufacture_marked(9_100_000 + n).to_canonical_vec());
+    }
+    over_limit.push(b']');
     let tree_size = demo.ledger.reader().unwrap().tree_size().unwrap();
     let weapon = "01930000-0000-7000-8000-000000000005";
     let unknown = "01930000-0000-7000-8000-0000deadbeef";
@@ -584,6 +604,66 @@ fn writes_refusals_and_proofs_match_their_documented_answers() {
             ("get", "/v1/eucs/{id}"),
             404,
             Box::new(|| get("/v1/eucs/KE-EUC-1900-0001", Some(&auditor))),
+        ),
+        (
+            ("post", "/v1/events:batch"),
+            422,
+            Box::new(|| post("/v1/events:batch", &over_limit)),
+        ),
+        (
+            ("get", "/v1/log/proof/inclusion"),
+            400,
+            Box::new(|| {
+                get(
+                    &format!(
+                        "/v1/log/proof/inclusion?index=1&tree_size={}",
+                        tree_size + 1_000
+                    ),
+                    None,
+                )
+            }),
+        ),
+        (
+            ("get", "/v1/log/proof/consistency"),
+            400,
+            Box::new(|| get("/v1/log/proof/consistency?from=3&to=2", None)),
+        ),
+        (
+            ("get", "/v1/log/stream"),
+            400,
+            Box::new(|| {
+                agent
+                    .get(&format!("{base}/v1/log/stream"))
+                    .header("Authorization", &format!("Bearer {auditor}"))
+                    .header("Last-Event-ID", "yesterday")
+                    .call()
+                    .unwrap()
+            }),
+        ),
+        (
+            ("get", "/v1/trace-requests"),
+            400,
+            Box::new(|| get("/v1/trace-requests?cursor=no%20such%20id", Some(&auditor))),
+        ),
+        (
+            ("get", "/v1/weapons"),
+            400,
+            Box::new(|| get("/v1/weapons?serial=", Some(&auditor))),
+        ),
+        (
+            ("post", "/v1/policies:dry-run"),
+            422,
+            Box::new(|| {
+                agent
+                    .post(&format!(
+                        "{base}/v1/policies:dry-run?module={}",
+                        "0".repeat(64)
+                    ))
+                    .header("Authorization", &format!("Bearer {auditor}"))
+                    .header("Content-Type", "application/json")
+                    .send(&marked[..])
+                    .unwrap()
+            }),
         ),
         (("get", "/healthz"), 200, Box::new(|| get("/healthz", None))),
         (("get", "/metrics"), 200, Box::new(|| get("/metrics", None))),
