@@ -305,6 +305,7 @@ fn the_demo_ledgers_answers_match_their_documented_schemas() {
         "/v1/trace-requests/{id}",
         format!("/v1/trace-requests/{trace}"),
     )]);
+    let mut answers = Vec::new();
     for (method, path, url) in cases {
         let url = format!("{base}{url}");
         let body = read(method, &url);
@@ -317,7 +318,12 @@ fn the_demo_ledgers_answers_match_their_documented_schemas() {
         if let Err(e) = check(&document, schema, &body, path) {
             panic!("{method} {url}: {e}\n{body:#}");
         }
+        answers.push(serde_json::json!({
+            "method": method, "path": path, "status": 200,
+            "content_type": "application/json", "body": body,
+        }));
     }
+    validated_in_python(&document, &answers);
     demo.server.stop().unwrap();
 }
 
@@ -385,12 +391,53 @@ fn the_documented_page_limits_are_the_served_ones() {
     server.stop().unwrap();
 }
 
+/// Runs `tests/python/validate_answers.py` on `answers` (see [`documented_answer`]): the
+/// same answers checked by an independent JSON Schema implementation (Python's
+/// `jsonschema`, draft 2020-12; `./test.sh` installs it).
+fn validated_in_python(document: &serde_json::Value, answers: &[serde_json::Value]) {
+    let dir = tempfile::tempdir().unwrap();
+    let (doc_path, answers_path) = (
+        dir.path().join("openapi.json"),
+        dir.path().join("answers.json"),
+    );
+    std::fs::write(&doc_path, serde_json::to_vec(document).unwrap()).unwrap();
+    std::fs::write(&answers_path, serde_json::to_vec(answers).unwrap()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/validate_answers.py");
+    let output = std::process::Command::new("python3")
+        .args([
+            script,
+            doc_path.to_str().unwrap(),
+            answers_path.to_str().unwrap(),
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "answers that do not fit the document, by Python's jsonschema (run ./test.sh, which \
+         installs it):\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(
+        output
+            .stdout
+            .trim_ascii_end()
+            .rsplit(|b| *b == b'\n')
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["answers"], answers.len());
+}
+
 /// Whether an answer is one the document gives for its operation: its status is listed,
-/// its content type is one that status names, and a JSON body fits that schema.
+/// its content type is one that status names, and a JSON body fits that schema. A JSON
+/// answer is also kept in `answers`, for [`validated_in_python`].
 fn documented_answer(
     document: &serde_json::Value,
     (method, path): (&str, &str),
     response: &mut ureq::http::Response<ureq::Body>,
+    answers: &mut Vec<serde_json::Value>,
 ) -> Result<(), String> {
     let status = response.status().as_u16().to_string();
     let content_type = response
@@ -419,6 +466,10 @@ fn documented_answer(
         let body: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| format!("status {status}: not JSON ({e}): {text}"))?;
         check(document, schema, &body, path).map_err(|e| format!("status {status}: {e}"))?;
+        answers.push(serde_json::json!({
+            "method": method, "path": path, "status": status,
+            "content_type": content_type, "body": body,
+        }));
         // A problem's code is named where its status is described, unless the description
         // lists examples only ("...").
         let description = answer["description"].as_str().unwrap_or_default();
@@ -711,14 +762,16 @@ fn writes_refusals_and_proofs_match_their_documented_answers() {
             Box::new(|| get(&format!("/v1/weapons/{unknown}/history"), Some(&auditor))),
         ),
     ];
+    let mut answers = Vec::new();
     for (operation, expected, request) in cases {
         let mut response = request();
         let status = response.status().as_u16();
-        let answer = documented_answer(&document, operation, &mut response);
+        let answer = documented_answer(&document, operation, &mut response, &mut answers);
         assert_eq!(status, expected, "{operation:?}: {answer:?}");
         if let Err(e) = answer {
             panic!("{operation:?}: {e}");
         }
     }
+    validated_in_python(&document, &answers);
     demo.server.stop().unwrap();
 }
