@@ -9,6 +9,7 @@
 //! Errors are RFC 9457 problem+json with a stable `code` (`problem`).
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, web};
@@ -416,6 +417,8 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     handle: actix_web::dev::ServerHandle,
     feeds: web::Data<crate::feed::FeedsOpen>,
+    /// The server's handle to the ledger, every worker's a clone of it (see `join`).
+    ledger: web::Data<Ledger>,
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
 
@@ -432,12 +435,21 @@ impl RunningServer {
         self.join()
     }
 
+    /// Waits for the server's thread, then for its workers to let go of the ledger: actix
+    /// counts a worker stopped before the worker's thread drops its app, and a caller that
+    /// closes its own handle next must find the file closed (it reopens it, or another
+    /// process does). Bounded by the shutdown timeout.
     fn join(&mut self) -> std::io::Result<()> {
-        match self.thread.take().map(std::thread::JoinHandle::join) {
+        let result = match self.thread.take().map(std::thread::JoinHandle::join) {
             Some(Ok(result)) => result,
             Some(Err(_)) => Err(std::io::Error::other("the server thread panicked")),
             None => Ok(()),
+        };
+        let deadline = Instant::now() + Duration::from_secs(SHUTDOWN_TIMEOUT_S);
+        while std::sync::Arc::strong_count(&self.ledger) > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
         }
+        result
     }
 }
 
@@ -449,6 +461,7 @@ pub fn start(ledger: Ledger, options: ServerOptions) -> std::io::Result<RunningS
         ledger.set_policy_runner(host);
     }
     let data = web::Data::new(ledger);
+    let ledger_for_handle = data.clone();
     let tokens = web::Data::new(crate::auth::Tokens::new(options.token_file));
     let metrics = web::Data::new(crate::metrics::Metrics::default());
     let feeds = web::Data::new(crate::feed::FeedsOpen::default());
@@ -516,6 +529,7 @@ pub fn start(ledger: Ledger, options: ServerOptions) -> std::io::Result<RunningS
         addr,
         handle,
         feeds: feeds_for_handle,
+        ledger: ledger_for_handle,
         thread: Some(thread),
     })
 }

@@ -321,3 +321,35 @@ fn events_are_submitted_over_http_with_typed_answers() {
     server.stop().unwrap();
     ledger.verify().unwrap();
 }
+
+/// Once `stop` returns, the server holds the ledger no more: the caller's last handle
+/// closes the file, and it opens again at once (`armsledger serve` stopped, then another
+/// command on the same file). Actix acknowledges a worker's stop before that worker's
+/// thread drops its copy of the app, so this is a race the stop must wait out.
+#[test]
+fn a_stopped_server_lets_go_of_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stop.redb");
+    create_ledger(
+        &path,
+        LedgerConfig::default(),
+        ledger::SystemClock::shared(),
+    )
+    .close();
+    for round in 0..20 {
+        let ledger = open_ledger(&path);
+        let server = api::server::start(ledger.clone(), server_options(dir.path())).unwrap();
+        let (status, _, _) = get(&format!("http://{}/healthz", server.addr));
+        assert_eq!(status, 200);
+        server.stop().unwrap();
+        ledger.close();
+        // What `policy diff --db` and every other command do first.
+        let reopened = ledger::Ledger::open(
+            &path,
+            log_key(),
+            LedgerConfig::default(),
+            ledger::SystemClock::shared(),
+        );
+        assert!(reopened.is_ok(), "round {round}: {:?}", reopened.err());
+    }
+}
