@@ -566,7 +566,8 @@ pub(crate) async fn list_traces(
             )
         })?;
     let state = query.state.clone();
-    // The cursor is the last trace request's id of the page before: it must name one.
+    // The cursor is the last trace request's id of the page before (the page resumes after
+    // it): one not even shaped like a trace request's id was not handed out by the server.
     let after = query
         .cursor
         .as_deref()
@@ -574,7 +575,7 @@ pub(crate) async fn list_traces(
             stream_name("trace", c).map_err(|_| {
                 bad_request(
                     "invalid_cursor",
-                    format!("{c:?} is not a trace request's id"),
+                    format!("{c:?} is not shaped like a trace request id"),
                 )
             })
         })

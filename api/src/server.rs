@@ -446,7 +446,14 @@ impl RunningServer {
             None => Ok(()),
         };
         let deadline = Instant::now() + Duration::from_secs(SHUTDOWN_TIMEOUT_S);
-        while std::sync::Arc::strong_count(&self.ledger) > 1 && Instant::now() < deadline {
+        while std::sync::Arc::strong_count(&self.ledger) > 1 {
+            if Instant::now() >= deadline {
+                tracing::warn!(
+                    "the server's workers still hold the ledger {SHUTDOWN_TIMEOUT_S} s after it stopped; \
+                     the file closes when they let go"
+                );
+                break;
+            }
             std::thread::sleep(Duration::from_millis(1));
         }
         result

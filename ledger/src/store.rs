@@ -336,6 +336,16 @@ impl LogReader {
         Ok(table.get(sha256)?.map(|v| v.value().to_vec()))
     }
 
+    /// Whether a policy blob is stored, without copying it out.
+    pub fn has_policy_blob(&self, sha256: &str) -> Result<bool, StoreError> {
+        let table = match self.txn.open_table(POLICY_BLOBS) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(table.get(sha256)?.is_some())
+    }
+
     /// The checkpoint signed at exactly this tree size, if one was.
     pub fn checkpoint(&self, tree_size: u64) -> Result<Option<String>, StoreError> {
         let table = self.txn.open_table(CHECKPOINTS)?;

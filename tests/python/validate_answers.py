@@ -1,5 +1,6 @@
 """Checks the server's answers against its OpenAPI document with an independent JSON
-Schema implementation (the `jsonschema` package, draft 2020-12, which OpenAPI 3.1 uses).
+Schema implementation (the `jsonschema` package, draft 2020-12, which OpenAPI 3.1 uses),
+formats included (`uuid`, `date`, ... as the package checks them).
 
 Used by the Rust end-to-end tests, which collect real answers of a running server:
 
@@ -38,7 +39,10 @@ def main() -> None:
         # components, so that "#/components/schemas/..." resolves.
         schema = dict(content["schema"])
         schema["components"] = document.get("components", {})
-        validator = Draft202012Validator(schema)
+        Draft202012Validator.check_schema(schema)
+        validator = Draft202012Validator(
+            schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+        )
         for error in validator.iter_errors(answer["body"]):
             path = "/".join(str(p) for p in error.absolute_path)
             failures.append(f"{where}: at /{path}: {error.message}")

@@ -395,6 +395,7 @@ fn the_documented_page_limits_are_the_served_ones() {
 /// same answers checked by an independent JSON Schema implementation (Python's
 /// `jsonschema`, draft 2020-12; `./test.sh` installs it).
 fn validated_in_python(document: &serde_json::Value, answers: &[serde_json::Value]) {
+    assert!(!answers.is_empty(), "no JSON answer was collected");
     let dir = tempfile::tempdir().unwrap();
     let (doc_path, answers_path) = (
         dir.path().join("openapi.json"),
@@ -710,6 +711,18 @@ fn writes_refusals_and_proofs_match_their_documented_answers() {
                         "{base}/v1/policies:dry-run?module={}",
                         "0".repeat(64)
                     ))
+                    .header("Authorization", &format!("Bearer {auditor}"))
+                    .header("Content-Type", "application/json")
+                    .send(&marked[..])
+                    .unwrap()
+            }),
+        ),
+        (
+            ("post", "/v1/policies:dry-run"),
+            400,
+            Box::new(|| {
+                agent
+                    .post(&format!("{base}/v1/policies:dry-run?module=NOT-A-HASH"))
                     .header("Authorization", &format!("Bearer {auditor}"))
                     .header("Content-Type", "application/json")
                     .send(&marked[..])
