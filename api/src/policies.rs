@@ -12,7 +12,6 @@ use ledger::catalogue::Sha256Hex;
 use ledger::domain::views::{PolicyStatus, PolicyView, View};
 use ledger::event::SignedEvent;
 use ledger::policy::{DryRunError, PolicyMetadata};
-use ledger::rejection::Rejection;
 use ledger::values::CountryCode;
 use serde::{Deserialize, Serialize};
 
@@ -166,7 +165,6 @@ async fn dry_run(
     ledger: web::Data<Ledger>,
     policy: PolicyView,
     body: web::Payload,
-    blobs: Blobs,
 ) -> Result<HttpResponse, Problem> {
     let limits = ledger.config().event_limits;
     let bytes = read_body(body, limits.event_bytes_max, || {
@@ -178,28 +176,9 @@ async fn dry_run(
     })
     .await?;
     let event = SignedEvent::parse(&bytes, &limits).map_err(|r| rejection_problem(&r))?;
-    let ran = web::block(move || {
-        if let Blobs::MustBeStored = blobs {
-            let reader = ledger.reader()?;
-            let named = [
-                ("module", Some(&policy.module_sha256)),
-                ("data file", policy.data_sha256.as_ref()),
-            ];
-            for (what, sha256) in named {
-                if let Some(sha256) = sha256
-                    && !reader.has_policy_blob(sha256)?
-                {
-                    return Err(DryRunError::Rejected(Rejection::PolicyBlobMissing {
-                        what,
-                        sha256: sha256.clone(),
-                    }));
-                }
-            }
-        }
-        ledger.dry_run_policy(&event, &policy)
-    })
-    .await
-    .map_err(internal)?;
+    let ran = web::block(move || ledger.dry_run_policy(&event, &policy))
+        .await
+        .map_err(internal)?;
     match ran {
         Ok(ran) => Ok(HttpResponse::Ok().json(DryRunBody {
             decision: ran.decision,
@@ -244,7 +223,7 @@ pub(crate) async fn dry_run_installed(
     };
     let policy = (**policy).clone();
     drop(reader);
-    dry_run(ledger, policy, body, Blobs::Installed).await
+    dry_run(ledger, policy, body).await
 }
 
 /// The candidate of `POST /v1/policies:dry-run`: an uploaded module (and data file).
@@ -317,16 +296,7 @@ pub(crate) async fn dry_run_candidate(
             ));
         }
     }
-    dry_run(ledger, policy, body, Blobs::MustBeStored).await
-}
-
-/// Whether a dry run first checks that the policy's blobs are stored: a candidate names
-/// them by hash, and one not uploaded is the caller's mistake to hear about, not a
-/// decision for the policy to record. (An installed policy's were checked when it was.)
-#[derive(Clone, Copy)]
-enum Blobs {
-    MustBeStored,
-    Installed,
+    dry_run(ledger, policy, body).await
 }
 
 /// The policy routes (the list is `GET /v1/policies`, with the other reads).

@@ -77,7 +77,7 @@ pub(crate) async fn submit_event(
     metrics: web::Data<crate::metrics::Metrics>,
     body: web::Payload,
 ) -> Result<HttpResponse, Problem> {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     observed(&metrics, started, submit_one(ledger, body).await)
 }
 
@@ -150,7 +150,7 @@ pub(crate) async fn submit_batch(
     metrics: web::Data<crate::metrics::Metrics>,
     body: web::Payload,
 ) -> Result<HttpResponse, Problem> {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     observed(&metrics, started, submit_many(ledger, body).await)
 }
 
@@ -493,7 +493,7 @@ pub fn start(ledger: Ledger, options: ServerOptions) -> std::io::Result<RunningS
                             use actix_web::dev::Service as _;
                             let method = request.method().clone();
                             let path = request.path().to_owned();
-                            let started = std::time::Instant::now();
+                            let started = Instant::now();
                             let response = service.call(request);
                             async move {
                                 let response = response.await?;

@@ -486,13 +486,32 @@ impl Ledger {
 
     /// Runs one policy (installed, or a candidate described as a `PolicyView`) on an event
     /// against the committed projections, without appending anything: what the policy
-    /// would decide if the event were submitted now.
+    /// would decide if the event were submitted now. A module or data file that is not
+    /// stored is `policy_blob_missing`: a candidate names its blobs by hash, and one not
+    /// uploaded is the caller's mistake to hear about, not a decision for the policy to
+    /// record (an installed policy's were checked when it was installed).
     pub fn dry_run_policy(
         &self,
         event: &SignedEvent,
         policy: &crate::domain::views::PolicyView,
     ) -> Result<crate::policy::DryRun, crate::policy::DryRunError> {
         let reader = LogReader::begin(&self.inner.shared.db)?;
+        let named = [
+            ("module", Some(&policy.module_sha256)),
+            ("data file", policy.data_sha256.as_ref()),
+        ];
+        for (what, sha256) in named {
+            if let Some(sha256) = sha256
+                && !reader.has_policy_blob(sha256)?
+            {
+                return Err(crate::policy::DryRunError::Rejected(
+                    Rejection::PolicyBlobMissing {
+                        what,
+                        sha256: sha256.clone(),
+                    },
+                ));
+            }
+        }
         let runner = self.policy_runner();
         crate::policy::dry_run(&reader, &self.registry(), runner.as_deref(), event, policy)
     }

@@ -139,69 +139,20 @@ fn police_ledger(path: &std::path::Path) -> (Ledger, Signer) {
     (ledger, police)
 }
 
-/// (b) durable appends/s with `appenders` threads.
-fn append_rate(appenders: u64, events: u64, first: u64) -> (f64, u64, Duration, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let (ledger, police) = police_ledger(&dir.path().join("bench.redb"));
-    let per_thread = events / appenders;
-    // Appender t sends weapons t, t + appenders, t + 2 * appenders...: what appenders
-    // working at the same time produce (time-ordered ids), rather than each thread
-    // owning a distant key range.
-    let all = signed_events(&police, first, per_thread * appenders);
-    let mut texts = vec![Vec::new(); all.len()];
-    for (n, text) in all.into_iter().enumerate() {
-        let (t, i) = (n as u64 % appenders, n as u64 / appenders);
-        texts[(t * per_thread + i) as usize] = text;
-    }
-    let before = ledger.stats();
-    let latencies = std::sync::Mutex::new(Vec::with_capacity(texts.len()));
-    let timed = Timed::start();
-    std::thread::scope(|s| {
-        for chunk in texts.chunks(per_thread as usize) {
-            let (ledger, latencies) = (ledger.clone(), &latencies);
-            s.spawn(move || {
-                let mut mine = Vec::with_capacity(chunk.len());
-                for text in chunk {
-                    let started = Instant::now();
-                    let event = ledger.parse_received(text.clone()).unwrap();
-                    ledger.append(event).unwrap();
-                    mine.push(started.elapsed());
-                }
-                latencies.lock().unwrap().extend(mine);
-            });
-        }
-    });
-    let part = timed.stop();
-    let stats = ledger.stats();
-    let mut lat = latencies.into_inner().unwrap();
-    lat.sort();
-    let appended = stats.entries - before.entries;
-    (
-        appended as f64 / part.seconds,
-        stats.commits - before.commits,
-        percentile(&lat, 0.99),
-        part.cpu_per_event(appended),
-    )
-}
-
-/// (b) with the appenders as requests rather than threads: `threads` threads keep
-/// `in_flight` single-event appends queued between them through `Ledger::submit`, waiting
-/// for the oldest before queuing the next, as an async server's few workers carry many
-/// clients' appends. Returns what [`append_rate`] returns; the latency is an upper bound
-/// (an append is timed when its thread collects the receipt, which may be after the
-/// thread has queued others behind it).
-fn append_in_flight(
-    in_flight: u64,
-    threads: u64,
-    events: u64,
-    first: u64,
-) -> (f64, u64, Duration, String) {
+/// (b) durable appends/s: `threads` threads each keep up to `window` single-event appends
+/// queued (`Ledger::submit`), waiting for the oldest receipt before queuing the next. A
+/// window of 1 is `Ledger::append` (which is submit, then wait): one appender per thread.
+/// A larger one is how an async server's few workers carry many clients' appends; its
+/// latency is then an upper bound (an append is timed when its thread collects the
+/// receipt, which may be after the thread has queued others behind it).
+fn append_rate(threads: u64, window: u64, events: u64, first: u64) -> (f64, u64, Duration, String) {
     let dir = tempfile::tempdir().unwrap();
     let (ledger, police) = police_ledger(&dir.path().join("bench.redb"));
     let per_thread = events / threads;
-    let window = (in_flight / threads).max(1) as usize;
-    // Thread t sends weapons t, t + threads, ...: time-ordered ids across the threads, as
-    // in `append_rate`.
+    let window = window.max(1) as usize;
+    // Thread t sends weapons t, t + threads, t + 2 * threads...: what appenders working at
+    // the same time produce (time-ordered ids), rather than each thread owning a distant
+    // key range.
     let all = signed_events(&police, first, per_thread * threads);
     let mut texts = vec![Vec::new(); all.len()];
     for (n, text) in all.into_iter().enumerate() {
@@ -222,12 +173,12 @@ fn append_in_flight(
                     mine.push(started.elapsed());
                 };
                 for text in chunk {
-                    if pending.len() == window {
-                        settle(pending.pop_front().unwrap());
-                    }
                     let started = Instant::now();
                     let event = ledger.parse_received(text.clone()).unwrap();
                     pending.push_back((started, ledger.submit(vec![event]).unwrap()));
+                    if pending.len() == window {
+                        settle(pending.pop_front().unwrap());
+                    }
                 }
                 pending.into_iter().for_each(&mut settle);
                 latencies.lock().unwrap().extend(mine);
@@ -416,7 +367,7 @@ fn appenders_part(dalek_strict: f64) {
         if only != 0 && appenders != only {
             continue;
         }
-        let (rate, commits, p99, cpu) = append_rate(appenders, events, appenders * 10_000_000);
+        let (rate, commits, p99, cpu) = append_rate(appenders, 1, events, appenders * 10_000_000);
         println!(
             "| {appenders} | {events} | {rate:.0} | {:.2}x | {commits} | {:.1} | {:.2} ms |",
             rate / dalek_strict,
@@ -428,7 +379,7 @@ fn appenders_part(dalek_strict: f64) {
     if only == 0 || only == 256 {
         // The same 256 concurrent appends carried by two threads.
         let events = 150_000;
-        let (rate, commits, p99, cpu) = append_in_flight(256, 2, events, 4_000_000_000);
+        let (rate, commits, p99, cpu) = append_rate(2, 128, events, 4_000_000_000);
         println!(
             "| 256 in flight from 2 threads (`submit`; p99 an upper bound) | {events} | {rate:.0} | {:.2}x | {commits} | {:.1} | {:.2} ms |",
             rate / dalek_strict,

@@ -340,13 +340,17 @@ pub fn build_sample_ledger(path: &Path) {
 
 /// Opens an existing test ledger with the test log key.
 pub fn open_ledger(path: &Path) -> Ledger {
+    try_open_ledger(path).expect("open test ledger")
+}
+
+/// Opens a test ledger with the test log key and the default configuration.
+pub fn try_open_ledger(path: &Path) -> Result<Ledger, ledger::OpenError> {
     Ledger::open(
         path,
         log_key(),
         LedgerConfig::default(),
         ledger::SystemClock::shared(),
     )
-    .expect("open test ledger")
 }
 
 /// Runs the `armsledger` command line in-process: (exit code, stdout, stderr).

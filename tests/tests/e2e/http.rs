@@ -344,12 +344,7 @@ fn a_stopped_server_lets_go_of_the_ledger() {
         server.stop().unwrap();
         ledger.close();
         // What `policy diff --db` and every other command do first.
-        let reopened = ledger::Ledger::open(
-            &path,
-            log_key(),
-            LedgerConfig::default(),
-            ledger::SystemClock::shared(),
-        );
+        let reopened = try_open_ledger(&path);
         assert!(reopened.is_ok(), "round {round}: {:?}", reopened.err());
     }
 }

@@ -1019,12 +1019,7 @@ fn a_refused_genesis_leaves_no_ledger_and_a_half_made_one_does_not_open() {
             .unwrap();
         txn.commit().unwrap();
     }
-    let opened = ledger::Ledger::open(
-        &path,
-        log_key(),
-        LedgerConfig::default(),
-        SystemClock::shared(),
-    );
+    let opened = try_open_ledger(&path);
     assert!(
         matches!(opened, Err(ledger::OpenError::Genesis(_))),
         "{opened:?}"

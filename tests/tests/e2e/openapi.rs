@@ -486,6 +486,87 @@ fn documented_answer(
     Ok(())
 }
 
+/// One request of [`writes_refusals_and_proofs_match_their_documented_answers`]: the
+/// documented operation it exercises, the status it must get, and what it sends.
+struct Call<'a> {
+    method: &'static str,
+    template: &'static str,
+    expected: u16,
+    path: String,
+    token: Option<&'a str>,
+    /// A JSON body (a POST without one sends none).
+    body: Option<&'a [u8]>,
+    header: Option<(&'static str, &'static str)>,
+}
+
+impl<'a> Call<'a> {
+    fn get(template: &'static str, expected: u16, path: impl Into<String>) -> Self {
+        Self::new("get", template, expected, path.into())
+    }
+
+    fn post(template: &'static str, expected: u16, path: impl Into<String>) -> Self {
+        Self::new("post", template, expected, path.into())
+    }
+
+    fn new(method: &'static str, template: &'static str, expected: u16, path: String) -> Self {
+        Self {
+            method,
+            template,
+            expected,
+            path,
+            token: None,
+            body: None,
+            header: None,
+        }
+    }
+
+    fn token(self, token: &'a str) -> Self {
+        Self {
+            token: Some(token),
+            ..self
+        }
+    }
+
+    fn body(self, body: &'a [u8]) -> Self {
+        Self {
+            body: Some(body),
+            ..self
+        }
+    }
+
+    fn header(self, name: &'static str, value: &'static str) -> Self {
+        Self {
+            header: Some((name, value)),
+            ..self
+        }
+    }
+
+    fn send(&self, agent: &ureq::Agent, base: &str) -> ureq::http::Response<ureq::Body> {
+        let url = format!("{base}{}", self.path);
+        let auth = self.token.map(|t| format!("Bearer {t}"));
+        let mut headers: Vec<(&str, &str)> = self.header.into_iter().collect();
+        if let Some(auth) = &auth {
+            headers.push(("Authorization", auth));
+        }
+        if self.method == "get" {
+            let request = headers
+                .iter()
+                .fold(agent.get(&url), |r, (k, v)| r.header(*k, *v));
+            return request.call().unwrap();
+        }
+        let request = headers
+            .iter()
+            .fold(agent.post(&url), |r, (k, v)| r.header(*k, *v));
+        match self.body {
+            Some(body) => request
+                .header("Content-Type", "application/json")
+                .send(body),
+            None => request.send_empty(),
+        }
+        .unwrap()
+    }
+}
+
 /// The writes, the proofs and the refusals answer as documented too: every status an
 /// operation answers is one it lists, with the content type and schema listed for it
 /// (a batch's receipts, a duplicate's 200, each problem document).
@@ -498,289 +579,131 @@ fn writes_refusals_and_proofs_match_their_documented_answers() {
     let public = demo.token("fr-police", api::auth::Role::Public);
     let maker = demo.signer("be-fn");
     let document = serde_json::to_value(api::openapi::document()).unwrap();
-    let agent = agent_keeping_errors();
-    let post = |path: &str, body: &[u8]| {
-        agent
-            .post(&format!("{base}{path}"))
-            .header("Content-Type", "application/json")
-            .send(body)
-            .unwrap()
-    };
-    let get = |path: &str, token: Option<&str>| {
-        let request = agent.get(&format!("{base}{path}"));
-        match token {
-            Some(t) => request
-                .header("Authorization", &format!("Bearer {t}"))
-                .call(),
-            None => request.call(),
-        }
-        .unwrap()
-    };
-
     let marked = maker.manufacture_marked(9_000_001).to_canonical_vec();
-    let batch = [
-        maker.manufacture_marked(9_000_002).to_canonical_vec(),
-        maker.manufacture_marked(9_000_003).to_canonical_vec(),
-    ];
-    let mut batch_body = b"[".to_vec();
-    batch_body.extend(batch.join(&b","[..]));
-    batch_body.push(b']');
+    // A batch body: the events' canonical bytes as a JSON array.
+    let array = |numbers: std::ops::RangeInclusive<u64>| {
+        let members: Vec<Vec<u8>> = numbers
+            .map(|n| maker.manufacture_marked(n).to_canonical_vec())
+            .collect();
+        [&b"["[..], &members.join(&b","[..]), b"]"].concat()
+    };
+    let batch_body = array(9_000_002..=9_000_003);
     let mut too_large = marked.clone();
     too_large.resize(demo.ledger.config().event_limits.event_bytes_max + 1, b' ');
-    let mut over_limit = b"[".to_vec();
     let limit = demo.ledger.config().batch_events_max as u64;
-    for n in 0..=limit {
-        if n > 0 {
-            over_limit.push(b',');
-        }
-        over_limit.extend(maker.manufacture_marked(9_100_000 + n).to_canonical_vec());
-    }
-    over_limit.push(b']');
+    let over_limit = array(9_100_000..=9_100_000 + limit);
     let tree_size = demo.ledger.reader().unwrap().tree_size().unwrap();
     let weapon = "01930000-0000-7000-8000-000000000005";
+    // Another marking that expects the weapon's stream not to exist: a conflict.
+    let again = maker.manufacture_marked(9_000_001).to_canonical_vec();
     let unknown = "01930000-0000-7000-8000-0000deadbeef";
 
-    // (operation, the answer expected, the request)
-    type Request<'a> = Box<dyn Fn() -> ureq::http::Response<ureq::Body> + 'a>;
-    let cases: Vec<((&str, &str), u16, Request)> = vec![
-        (
-            ("post", "/v1/events"),
-            201,
-            Box::new(|| post("/v1/events", &marked)),
-        ),
-        (
-            ("post", "/v1/events"),
+    let calls = [
+        Call::post("/v1/events", 201, "/v1/events").body(&marked),
+        Call::post("/v1/events", 200, "/v1/events").body(&marked),
+        Call::post("/v1/events", 409, "/v1/events").body(&again),
+        Call::post("/v1/events", 422, "/v1/events").body(b"{\"event_id\":"),
+        Call::post("/v1/events", 413, "/v1/events").body(&too_large),
+        Call::post("/v1/events:batch", 201, "/v1/events:batch").body(&batch_body),
+        Call::post("/v1/events:batch", 422, "/v1/events:batch").body(b"[]"),
+        Call::post("/v1/events:batch", 422, "/v1/events:batch").body(&marked),
+        Call::get(
+            "/v1/log/proof/inclusion",
             200,
-            Box::new(|| post("/v1/events", &marked)),
+            format!("/v1/log/proof/inclusion?index=1&tree_size={tree_size}"),
         ),
-        (
-            ("post", "/v1/events"),
-            409,
-            Box::new(|| {
-                // Another event that expects the weapon's stream not to exist.
-                let again = maker.manufacture_marked(9_000_001).to_canonical_vec();
-                post("/v1/events", &again)
-            }),
-        ),
-        (
-            ("post", "/v1/events"),
-            422,
-            Box::new(|| post("/v1/events", b"{\"event_id\":")),
-        ),
-        (
-            ("post", "/v1/events"),
-            413,
-            Box::new(|| post("/v1/events", &too_large)),
-        ),
-        (
-            ("post", "/v1/events:batch"),
-            201,
-            Box::new(|| post("/v1/events:batch", &batch_body)),
-        ),
-        (
-            ("post", "/v1/events:batch"),
-            422,
-            Box::new(|| post("/v1/events:batch", b"[]")),
-        ),
-        (
-            ("post", "/v1/events:batch"),
-            422,
-            Box::new(|| post("/v1/events:batch", &marked)),
-        ),
-        (
-            ("get", "/v1/log/proof/inclusion"),
-            200,
-            Box::new(|| {
-                get(
-                    &format!("/v1/log/proof/inclusion?index=1&tree_size={tree_size}"),
-                    None,
-                )
-            }),
-        ),
-        (
-            ("get", "/v1/log/proof/inclusion"),
+        Call::get(
+            "/v1/log/proof/inclusion",
             400,
-            Box::new(|| {
-                get(
-                    &format!("/v1/log/proof/inclusion?index={tree_size}&tree_size=1"),
-                    None,
-                )
-            }),
+            format!("/v1/log/proof/inclusion?index={tree_size}&tree_size=1"),
         ),
-        (
-            ("get", "/v1/log/proof/consistency"),
+        Call::get(
+            "/v1/log/proof/consistency",
             200,
-            Box::new(|| {
-                get(
-                    &format!("/v1/log/proof/consistency?from=1&to={tree_size}"),
-                    None,
-                )
-            }),
+            format!("/v1/log/proof/consistency?from=1&to={tree_size}"),
         ),
-        (
-            ("get", "/v1/log/proof/consistency"),
+        Call::get(
+            "/v1/log/proof/consistency",
             400,
-            Box::new(|| get("/v1/log/proof/consistency?from=x&to=1", None)),
+            "/v1/log/proof/consistency?from=x&to=1",
         ),
-        (
-            ("get", "/v1/weapons/{id}"),
+        Call::get("/v1/weapons/{id}", 404, format!("/v1/weapons/{unknown}")).token(&auditor),
+        Call::get("/v1/weapons/{id}", 400, "/v1/weapons/not-a-uuid").token(&auditor),
+        Call::get("/v1/weapons/{id}", 401, format!("/v1/weapons/{weapon}")),
+        Call::get("/v1/log/entries", 403, "/v1/log/entries?from=0").token(&public),
+        Call::get("/v1/log/entries", 400, "/v1/log/entries?from=0&limit=0").token(&auditor),
+        Call::get("/v1/trace-requests", 400, "/v1/trace-requests?limit=0").token(&auditor),
+        Call::get("/v1/eucs/{id}", 404, "/v1/eucs/KE-EUC-1900-0001").token(&auditor),
+        Call::post("/v1/events:batch", 422, "/v1/events:batch").body(&over_limit),
+        Call::get(
+            "/v1/log/proof/inclusion",
+            400,
+            format!(
+                "/v1/log/proof/inclusion?index=1&tree_size={}",
+                tree_size + 1_000
+            ),
+        ),
+        Call::get(
+            "/v1/log/proof/consistency",
+            400,
+            "/v1/log/proof/consistency?from=3&to=2",
+        ),
+        Call::get("/v1/log/stream", 400, "/v1/log/stream")
+            .token(&auditor)
+            .header("Last-Event-ID", "yesterday"),
+        Call::get(
+            "/v1/trace-requests",
+            400,
+            "/v1/trace-requests?cursor=no%20such%20id",
+        )
+        .token(&auditor),
+        Call::get("/v1/weapons", 400, "/v1/weapons?serial=").token(&auditor),
+        Call::post(
+            "/v1/policies:dry-run",
+            422,
+            format!("/v1/policies:dry-run?module={}", "0".repeat(64)),
+        )
+        .token(&auditor)
+        .body(&marked),
+        Call::post(
+            "/v1/policies:dry-run",
+            400,
+            "/v1/policies:dry-run?module=NOT-A-HASH",
+        )
+        .token(&auditor)
+        .body(&marked),
+        Call::get("/healthz", 200, "/healthz"),
+        Call::get("/metrics", 200, "/metrics"),
+        Call::get("/v1/log/checkpoint", 200, "/v1/log/checkpoint"),
+        Call::get("/v1/log/key", 200, "/v1/log/key"),
+        Call::get("/v1/log/entries", 200, "/v1/log/entries?from=0&limit=2").token(&auditor),
+        Call::get(
+            "/v1/policies/blobs/{sha256}",
             404,
-            Box::new(|| get(&format!("/v1/weapons/{unknown}"), Some(&auditor))),
-        ),
-        (
-            ("get", "/v1/weapons/{id}"),
+            format!("/v1/policies/blobs/{}", "0".repeat(64)),
+        )
+        .token(&auditor),
+        Call::post(
+            "/v1/eucs/{id}/verify",
             400,
-            Box::new(|| get("/v1/weapons/not-a-uuid", Some(&auditor))),
-        ),
-        (
-            ("get", "/v1/weapons/{id}"),
-            401,
-            Box::new(|| get(&format!("/v1/weapons/{weapon}"), None)),
-        ),
-        (
-            ("get", "/v1/log/entries"),
-            403,
-            Box::new(|| get("/v1/log/entries?from=0", Some(&public))),
-        ),
-        (
-            ("get", "/v1/log/entries"),
-            400,
-            Box::new(|| get("/v1/log/entries?from=0&limit=0", Some(&auditor))),
-        ),
-        (
-            ("get", "/v1/trace-requests"),
-            400,
-            Box::new(|| get("/v1/trace-requests?limit=0", Some(&auditor))),
-        ),
-        (
-            ("get", "/v1/eucs/{id}"),
+            "/v1/eucs/KE-EUC-2024-0007/verify?on=yesterday",
+        )
+        .token(&auditor),
+        Call::get(
+            "/v1/{collection}/{id}/history",
             404,
-            Box::new(|| get("/v1/eucs/KE-EUC-1900-0001", Some(&auditor))),
-        ),
-        (
-            ("post", "/v1/events:batch"),
-            422,
-            Box::new(|| post("/v1/events:batch", &over_limit)),
-        ),
-        (
-            ("get", "/v1/log/proof/inclusion"),
-            400,
-            Box::new(|| {
-                get(
-                    &format!(
-                        "/v1/log/proof/inclusion?index=1&tree_size={}",
-                        tree_size + 1_000
-                    ),
-                    None,
-                )
-            }),
-        ),
-        (
-            ("get", "/v1/log/proof/consistency"),
-            400,
-            Box::new(|| get("/v1/log/proof/consistency?from=3&to=2", None)),
-        ),
-        (
-            ("get", "/v1/log/stream"),
-            400,
-            Box::new(|| {
-                agent
-                    .get(&format!("{base}/v1/log/stream"))
-                    .header("Authorization", &format!("Bearer {auditor}"))
-                    .header("Last-Event-ID", "yesterday")
-                    .call()
-                    .unwrap()
-            }),
-        ),
-        (
-            ("get", "/v1/trace-requests"),
-            400,
-            Box::new(|| get("/v1/trace-requests?cursor=no%20such%20id", Some(&auditor))),
-        ),
-        (
-            ("get", "/v1/weapons"),
-            400,
-            Box::new(|| get("/v1/weapons?serial=", Some(&auditor))),
-        ),
-        (
-            ("post", "/v1/policies:dry-run"),
-            422,
-            Box::new(|| {
-                agent
-                    .post(&format!(
-                        "{base}/v1/policies:dry-run?module={}",
-                        "0".repeat(64)
-                    ))
-                    .header("Authorization", &format!("Bearer {auditor}"))
-                    .header("Content-Type", "application/json")
-                    .send(&marked[..])
-                    .unwrap()
-            }),
-        ),
-        (
-            ("post", "/v1/policies:dry-run"),
-            400,
-            Box::new(|| {
-                agent
-                    .post(&format!("{base}/v1/policies:dry-run?module=NOT-A-HASH"))
-                    .header("Authorization", &format!("Bearer {auditor}"))
-                    .header("Content-Type", "application/json")
-                    .send(&marked[..])
-                    .unwrap()
-            }),
-        ),
-        (("get", "/healthz"), 200, Box::new(|| get("/healthz", None))),
-        (("get", "/metrics"), 200, Box::new(|| get("/metrics", None))),
-        (
-            ("get", "/v1/log/checkpoint"),
-            200,
-            Box::new(|| get("/v1/log/checkpoint", None)),
-        ),
-        (
-            ("get", "/v1/log/key"),
-            200,
-            Box::new(|| get("/v1/log/key", None)),
-        ),
-        (
-            ("get", "/v1/log/entries"),
-            200,
-            Box::new(|| get("/v1/log/entries?from=0&limit=2", Some(&auditor))),
-        ),
-        (
-            ("get", "/v1/policies/blobs/{sha256}"),
-            404,
-            Box::new(|| {
-                get(
-                    &format!("/v1/policies/blobs/{}", "0".repeat(64)),
-                    Some(&auditor),
-                )
-            }),
-        ),
-        (
-            ("post", "/v1/eucs/{id}/verify"),
-            400,
-            Box::new(|| {
-                agent
-                    .post(&format!(
-                        "{base}/v1/eucs/KE-EUC-2024-0007/verify?on=yesterday"
-                    ))
-                    .header("Authorization", &format!("Bearer {auditor}"))
-                    .send_empty()
-                    .unwrap()
-            }),
-        ),
-        (
-            ("get", "/v1/{collection}/{id}/history"),
-            404,
-            Box::new(|| get(&format!("/v1/weapons/{unknown}/history"), Some(&auditor))),
-        ),
+            format!("/v1/weapons/{unknown}/history"),
+        )
+        .token(&auditor),
     ];
+    let agent = agent_keeping_errors();
     let mut answers = Vec::new();
-    for (operation, expected, request) in cases {
-        let mut response = request();
+    for call in calls {
+        let mut response = call.send(&agent, &base);
         let status = response.status().as_u16();
+        let operation = (call.method, call.template);
         let answer = documented_answer(&document, operation, &mut response, &mut answers);
-        assert_eq!(status, expected, "{operation:?}: {answer:?}");
+        assert_eq!(status, call.expected, "{operation:?}: {answer:?}");
         if let Err(e) = answer {
             panic!("{operation:?}: {e}");
         }
