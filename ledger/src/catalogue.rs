@@ -393,14 +393,12 @@ impl Text {
         if input.trim().is_empty() {
             return refuse("must not be empty or blank");
         }
-        // `nth` stops counting after the limit, so a huge input costs no more than a long one.
-        if input.chars().nth(TEXT_CHARS_MAX).is_some() {
+        // No more bytes than the limit is no more characters; otherwise `nth` stops
+        // counting after the limit, so a huge input costs no more than a long one.
+        if input.len() > TEXT_CHARS_MAX && input.chars().nth(TEXT_CHARS_MAX).is_some() {
             return refuse("longer than 4096 characters");
         }
-        if input
-            .chars()
-            .any(|character| character.is_control() && character != '\n')
-        {
+        if has_control_other_than_line_feed(input) {
             return refuse("control character other than a line feed");
         }
         Ok(Self(input.to_owned()))
@@ -419,6 +417,21 @@ impl fmt::Display for Text {
 }
 
 text_serde!(Text, "a non-blank text");
+
+/// Whether `text` holds a control character (`char::is_control`: U+0000 to U+001F and
+/// U+007F to U+009F) other than a line feed. Read as bytes, not decoded characters (every
+/// text of every payload passes here, a rebuild's millions included): the C0 controls and
+/// DEL are single bytes, and the C1 controls are 0xC2 0x80 to 0xC2 0x9F in UTF-8, where
+/// 0xC2 only ever starts a character.
+fn has_control_other_than_line_feed(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(at, byte)| match byte {
+        b'\n' => false,
+        0x00..=0x1f | 0x7f => true,
+        0xc2 => matches!(bytes.get(at + 1), Some(0x80..=0x9f)),
+        _ => false,
+    })
+}
 
 /// The name of an event type that a policy may govern: one of the catalogue's types or one
 /// of the registry's. A typo would otherwise install a policy that silently never runs.
@@ -2765,8 +2778,21 @@ fn upcast_with(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_found_as_char_is_control_finds_them() {
+        for character in char::MIN..=char::MAX {
+            let text = format!("a{character}\u{e9}");
+            assert_eq!(
+                has_control_other_than_line_feed(&text),
+                character.is_control() && character != '\n',
+                "U+{:04X}",
+                u32::from(character)
+            );
+        }
+    }
 
     #[test]
     fn payload_bytes_read_like_the_parsed_payload() {
@@ -2806,7 +2832,7 @@ mod tests {
 
     /// One valid payload per event type, written as a client would send it. `{W}`, `{W2}`
     /// and `{SHA}` stand for a weapon id, another weapon id and a SHA-256.
-    const EXAMPLES: [(&str, &str); 52] = [
+    pub(crate) const EXAMPLES: [(&str, &str); 52] = [
         // ------------------------------------------------------ authorities and policies
         (
             "PointOfContactDesignated",
@@ -3165,7 +3191,7 @@ mod tests {
         ),
     ];
 
-    fn parse_object(text: &str) -> Object {
+    pub(crate) fn parse_object(text: &str) -> Object {
         let text = text
             .replace("{W2}", OTHER_WEAPON)
             .replace("{W}", WEAPON)
@@ -3998,6 +4024,9 @@ mod tests {
             assert!(Text::parse(refused).is_err(), "{refused:?}");
         }
         assert!(Text::parse(&"x".repeat(TEXT_CHARS_MAX + 1)).is_err());
+        // Characters are counted, not bytes.
+        assert!(Text::parse(&"\u{e9}".repeat(TEXT_CHARS_MAX)).is_ok());
+        assert!(Text::parse(&"\u{e9}".repeat(TEXT_CHARS_MAX + 1)).is_err());
         assert_eq!(EuCriterion::new(8).map(EuCriterion::get), Ok(8));
         assert!(EuCriterion::new(0).is_err() && EuCriterion::new(9).is_err());
         assert!(EventTypeName::parse("TraceClosed").is_ok());

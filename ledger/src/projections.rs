@@ -135,7 +135,39 @@ pub(crate) fn serial_holders(
 #[derive(Debug, Default)]
 pub struct MemoryViews {
     views: HashMap<String, View, FastHash>,
-    serials: HashMap<String, Vec<WeaponId>, FastHash>,
+    serials: HashMap<String, Holders, FastHash>,
+}
+
+/// The weapons that hold one serial: nearly always one, kept without a vector of its own
+/// (a million serials' vectors were a million more allocations to make and free).
+#[derive(Debug)]
+enum Holders {
+    One(WeaponId),
+    Many(Vec<WeaponId>),
+}
+
+impl Holders {
+    fn as_slice(&self) -> &[WeaponId] {
+        match self {
+            Self::One(id) => std::slice::from_ref(id),
+            Self::Many(ids) => ids,
+        }
+    }
+
+    fn push(&mut self, id: WeaponId) {
+        match self {
+            Self::One(first) => *self = Self::Many(vec![*first, id]),
+            Self::Many(ids) => ids.push(id),
+        }
+    }
+
+    fn forget(&mut self, id: WeaponId) {
+        match self {
+            Self::One(held) if *held == id => *self = Self::Many(Vec::new()),
+            Self::One(_) => {}
+            Self::Many(ids) => ids.retain(|held| *held != id),
+        }
+    }
 }
 
 /// The hasher of the maps the rebuild and the writer keep per stream or serial: keys are
@@ -154,10 +186,19 @@ impl MemoryViews {
     }
 
     /// The views, sorted by stream: on all cores (a million stream names sorted on one
-    /// took ~7% of a rebuild), then into the map, which finds them already in order.
+    /// took ~7% of a rebuild), then into the map, which finds them already in order. The
+    /// serial index is not part of them; freeing it took as long as the sort (a million
+    /// entries, made on other threads), so it is freed beside the sort.
     pub fn into_views(self) -> ViewMap {
-        let mut views: Vec<(String, View)> = self.views.into_iter().collect();
-        views.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let Self { views, serials } = self;
+        let (views, ()) = rayon::join(
+            move || {
+                let mut views: Vec<(String, View)> = views.into_iter().collect();
+                views.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                views
+            },
+            move || drop(serials),
+        );
         views.into_iter().collect()
     }
 
@@ -169,13 +210,9 @@ impl MemoryViews {
 }
 
 /// `id` no longer holds `serial` (a map of its own: `put` still reads the view map).
-fn forget_holder(
-    serials: &mut HashMap<String, Vec<WeaponId>, FastHash>,
-    serial: &str,
-    id: WeaponId,
-) {
+fn forget_holder(serials: &mut HashMap<String, Holders, FastHash>, serial: &str, id: WeaponId) {
     if let Some(holders) = serials.get_mut(serial) {
-        holders.retain(|holder| *holder != id);
+        holders.forget(id);
     }
 }
 
@@ -210,12 +247,19 @@ impl Views for MemoryViews {
             forget_holder(&mut self.serials, serial, id);
         }
         if let Some((serial, id)) = new_serial {
-            self.serials.entry(serial.to_owned()).or_default().push(id);
+            self.serials
+                .entry(serial.to_owned())
+                .and_modify(|holders| holders.push(id))
+                .or_insert(Holders::One(id));
         }
     }
 
     fn serial_holders(&mut self, serial: &str) -> Result<Vec<WeaponId>, StoreError> {
-        Ok(self.serials.get(serial).cloned().unwrap_or_default())
+        Ok(self
+            .serials
+            .get(serial)
+            .map(|holders| holders.as_slice().to_vec())
+            .unwrap_or_default())
     }
 
     fn entry_stream(&mut self, _index: u64) -> Result<Option<String>, StoreError> {
@@ -236,6 +280,164 @@ pub struct Rebuilt {
 }
 
 /// What the fold needs of one entry, read straight from its stored bytes.
+#[cfg_attr(test, derive(Debug, PartialEq))]
+struct EntryFields<'a> {
+    index: u64,
+    stream: &'a str,
+    event_type: &'a str,
+    type_version: u32,
+    payload: &'a [u8],
+    actor: &'a str,
+    key_id: &'a str,
+    occurred_at: &'a str,
+}
+
+impl<'a> EntryFields<'a> {
+    /// Reads the fields of an entry in its canonical form, whose layout JCS fixes: the
+    /// envelope's fields in key order, each of a grammar without escapes except the
+    /// payload. The payload is not scanned here: it ends at the last `},"signature":"`
+    /// of the entry (nothing after the payload can hold that sequence), and its one
+    /// parse is the typed one. Serde's reading scanned it twice (once to skip it inside
+    /// the entry, once typed: the type comes after it) and was ~20% of a rebuild. None
+    /// for bytes not laid out so; [`EntryFields::parse`] reads those.
+    fn scan(bytes: &'a [u8]) -> Option<Self> {
+        const SIGNATURE: &[u8] = b"},\"signature\":\"";
+        let mut at = Cursor { bytes, at: 0 };
+        at.literal(b"{\"decisions\":")?;
+        at.skip_decisions()?;
+        at.literal(b",\"event\":{\"actor\":\"")?;
+        let actor = at.plain_string()?;
+        at.literal(b",\"event_id\":\"")?;
+        at.plain_string()?;
+        at.literal(b",\"expected_version\":")?;
+        if at.literal(b"\"").is_some() {
+            at.plain_string()?;
+        } else {
+            at.number()?;
+        }
+        at.literal(b",\"key_id\":\"")?;
+        let key_id = at.plain_string()?;
+        at.literal(b",\"occurred_at\":\"")?;
+        let occurred_at = at.plain_string()?;
+        at.literal(b",\"payload\":")?;
+        let start = at.at;
+        // The candidates are the few closing braces from the end (the event's, the
+        // payload's), cheaper to walk than to set up a substring search for each entry.
+        let end = 1 + memchr::memrchr_iter(b'}', bytes.get(start..)?)
+            .map(|offset| start + offset)
+            .find(|&brace| {
+                bytes
+                    .get(brace..)
+                    .is_some_and(|rest| rest.starts_with(SIGNATURE))
+            })?;
+        let payload = bytes.get(start..end)?;
+        at.at = end;
+        at.literal(&SIGNATURE[1..])?;
+        at.plain_string()?;
+        at.literal(b",\"stream\":\"")?;
+        let stream = at.plain_string()?;
+        at.literal(b",\"type\":\"")?;
+        let event_type = at.plain_string()?;
+        at.literal(b",\"type_version\":")?;
+        let type_version = u32::try_from(at.number()?).ok()?;
+        at.literal(b"},\"index\":")?;
+        let index = at.number()?;
+        at.literal(b",\"recorded_at\":\"")?;
+        at.plain_string()?;
+        at.literal(b",\"stream_prev\":")?;
+        if at.literal(b"null").is_none() {
+            at.number()?;
+        }
+        at.literal(b",\"stream_version\":")?;
+        at.number()?;
+        at.literal(b"}")?;
+        (at.at == bytes.len()).then_some(Self {
+            index,
+            stream,
+            event_type,
+            type_version,
+            payload,
+            actor,
+            key_id,
+            occurred_at,
+        })
+    }
+
+    /// Reads the fields of any entry serde can read, canonical or not.
+    fn parse(bytes: &'a [u8]) -> Result<Self, String> {
+        let entry: StoredEntry<'a> = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let event = entry.event;
+        Ok(Self {
+            index: entry.index,
+            stream: event.stream,
+            event_type: event.event_type,
+            type_version: event.type_version,
+            payload: event.payload.get().as_bytes(),
+            actor: event.actor,
+            key_id: event.key_id,
+            occurred_at: event.occurred_at,
+        })
+    }
+}
+
+/// A position in an entry's bytes, for [`EntryFields::scan`].
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn rest(&self) -> &'a [u8] {
+        self.bytes.get(self.at..).unwrap_or_default()
+    }
+
+    fn literal(&mut self, expected: &[u8]) -> Option<()> {
+        self.rest()
+            .starts_with(expected)
+            .then(|| self.at += expected.len())
+    }
+
+    /// The rest of a string whose opening quote was read, if it holds no escape.
+    fn plain_string(&mut self) -> Option<&'a str> {
+        let rest = self.rest();
+        let end = memchr::memchr(b'"', rest)?;
+        let text = rest.get(..end)?;
+        if memchr::memchr(b'\\', text).is_some() {
+            return None;
+        }
+        self.at += end + 1;
+        std::str::from_utf8(text).ok()
+    }
+
+    /// An unsigned integer as JCS writes it (no sign, no leading zero, no exponent).
+    fn number(&mut self) -> Option<u64> {
+        let rest = self.rest();
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let text = rest.get(..digits)?;
+        if digits == 0 || (digits > 1 && text.first() == Some(&b'0')) {
+            return None;
+        }
+        self.at += digits;
+        std::str::from_utf8(text).ok()?.parse().ok()
+    }
+
+    /// The entry's decisions: none (as in most entries), or an array read by serde.
+    fn skip_decisions(&mut self) -> Option<()> {
+        if self.literal(b"[]").is_some() {
+            return Some(());
+        }
+        if !self.rest().starts_with(b"[") {
+            return None;
+        }
+        let mut values =
+            serde_json::Deserializer::from_slice(self.rest()).into_iter::<serde::de::IgnoredAny>();
+        values.next()?.ok()?;
+        self.at += values.byte_offset();
+        Some(())
+    }
+}
+
+/// An entry as serde reads it: only what the fold needs, borrowed where it can be.
 #[derive(serde::Deserialize)]
 struct StoredEntry<'a> {
     index: u64,
@@ -259,6 +461,7 @@ struct StoredEvent<'a> {
 }
 
 /// One entry decoded for folding.
+#[cfg_attr(test, derive(Debug))]
 struct Decoded {
     index: u64,
     stream: crate::event::StreamName,
@@ -376,48 +579,50 @@ fn first_error(mut decoded: Vec<Result<Decoded, StoreError>>, position: usize) -
 }
 
 /// Decodes every entry as [`rebuild`] does and folds nothing: the reference the rebuild's
-/// speed is measured against. Returns how many entries hold a catalogue event.
+/// speed is measured against, reading the next chunk while decoding one as the rebuild
+/// does. Returns how many entries hold a catalogue event.
 pub fn decode_only(reader: &LogReader) -> Result<u64, StoreError> {
     let size = reader.tree_size()?;
     let mut events = 0;
     let mut from = 0;
-    loop {
-        let decoded = decode_chunk(from, &read_chunk(reader, from, size)?);
-        if decoded.is_empty() {
-            return Ok(events);
-        }
-        from += decoded.len() as u64;
+    let mut read = read_chunk(reader, from, size)?;
+    while !read.is_empty() {
+        let after = from + read.len() as u64;
+        let (decoded, following) = rayon::join(
+            || decode_chunk(from, &read),
+            || read_chunk(reader, after, size),
+        );
         for item in decoded {
             if matches!(item?.event, Some(Ok(_))) {
                 events += 1;
             }
         }
+        from = after;
+        read = following?;
     }
+    Ok(events)
 }
 
 fn decode_entry(index: u64, bytes: &[u8]) -> Result<Decoded, StoreError> {
     let corrupt = |what: String| StoreError::Corrupt(format!("entry {index}: {what}"));
-    let entry: StoredEntry<'_> =
-        serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let entry = match EntryFields::scan(bytes) {
+        Some(fields) => fields,
+        None => EntryFields::parse(bytes).map_err(corrupt)?,
+    };
     if entry.index != index {
         return Err(corrupt(format!("says it is entry {}", entry.index)));
     }
-    let event = &entry.event;
-    let domain = (!registry::is_registry_event(event.event_type)).then(|| {
-        DomainEvent::from_payload_bytes(
-            event.event_type,
-            event.type_version,
-            event.payload.get().as_bytes(),
-        )
-        .map_err(|_| ())
+    let domain = (!registry::is_registry_event(entry.event_type)).then(|| {
+        DomainEvent::from_payload_bytes(entry.event_type, entry.type_version, entry.payload)
+            .map_err(|_| ())
     });
     Ok(Decoded {
         index,
-        stream: crate::event::StreamName::parse(event.stream)
+        stream: crate::event::StreamName::parse(entry.stream)
             .map_err(|e| corrupt(e.to_string()))?,
-        actor: crate::event::AuthorityId::parse(event.actor).map_err(|e| corrupt(e.to_string()))?,
-        key_id: event.key_id.to_owned(),
-        occurred_at: crate::event::Timestamp::parse(event.occurred_at)
+        actor: crate::event::AuthorityId::parse(entry.actor).map_err(|e| corrupt(e.to_string()))?,
+        key_id: entry.key_id.to_owned(),
+        occurred_at: crate::event::Timestamp::parse(entry.occurred_at)
             .map_err(|e| corrupt(e.to_owned()))?,
         event: domain,
     })
@@ -620,5 +825,153 @@ impl LogReader {
             out.push((stream.to_owned(), decode(stream, bytes.value())?));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::tests::{EXAMPLES, parse_object};
+    use crate::entry::Entry;
+    use crate::event::{
+        AuthorityId, Envelope, EventId, EventType, ExpectedVersion, KeyId, StreamName, Timestamp,
+    };
+    use crate::json::{Json, Object};
+
+    /// Stored bytes of an entry holding `payload` as an event of `event_type`, signed by a
+    /// key made for the test.
+    fn entry_bytes(
+        event_type: &str,
+        payload: Object,
+        expected_version: ExpectedVersion,
+        stream_prev: Option<u64>,
+        decisions: &[Json],
+    ) -> Vec<u8> {
+        let key = crate::crypto::generate_signing_key().unwrap();
+        let event = Envelope {
+            event_id: EventId::new_v7(),
+            stream: StreamName::parse("weapon:7f1e2d3c-4b5a-4697-8877-665544332211").unwrap(),
+            expected_version,
+            event_type: EventType::parse(event_type).unwrap(),
+            type_version: 1,
+            payload,
+            actor: AuthorityId::parse("be-fn-herstal").unwrap(),
+            key_id: KeyId::parse("k1").unwrap(),
+            occurred_at: Timestamp::parse("1985-03-14T09:00:00Z").unwrap(),
+        }
+        .sign(&key);
+        let recorded_at = Timestamp::parse("2026-11-27T10:00:00.5Z").unwrap();
+        let bytes = Entry::encode(
+            1234,
+            &recorded_at,
+            7,
+            stream_prev,
+            &event.to_canonical_vec(),
+            decisions,
+        );
+        // What the ledger stores is exactly canonical.
+        Entry::parse(&bytes).unwrap();
+        bytes
+    }
+
+    fn decision(reasons: &[&str]) -> Json {
+        let mut outcome = Object::new();
+        outcome.insert("allowed", Json::Bool(false));
+        let mut decision = Object::new();
+        decision.insert("outcome", Json::Object(outcome));
+        decision.insert(
+            "reasons",
+            Json::Array(reasons.iter().map(|r| Json::str(*r)).collect()),
+        );
+        // A key "signature" right after an object: the sequence the scan looks for.
+        decision.insert("signature", Json::str("x"));
+        Json::Object(decision)
+    }
+
+    #[test]
+    fn the_scan_reads_every_canonical_entry_as_serde_does() {
+        let tricky = [
+            decision(&[r#"},"signature":"#, "\u{e9}\"\\\n\u{1f}"]),
+            decision(&[]),
+        ];
+        let mut scanned = 0;
+        for (event_type, text) in EXAMPLES {
+            let mut payload = parse_object(text);
+            // Inside the payload too: a member "signature" after a nested object.
+            let mut nested = Object::new();
+            nested.insert("a", Json::Object(Object::new()));
+            nested.insert("signature", Json::str("x"));
+            payload.insert("zz", Json::Object(nested.clone()));
+            let mut payload_with_signature = parse_object(text);
+            payload_with_signature.insert("signature", Json::Object(nested));
+            for (payload, expected_version, stream_prev, decisions) in [
+                (parse_object(text), ExpectedVersion::NoStream, None, &[][..]),
+                (payload, ExpectedVersion::Any, Some(0), &tricky[..]),
+                (
+                    payload_with_signature,
+                    ExpectedVersion::Exact(41),
+                    Some(1233),
+                    &tricky[1..],
+                ),
+            ] {
+                let bytes = entry_bytes(
+                    event_type,
+                    payload,
+                    expected_version,
+                    stream_prev,
+                    decisions,
+                );
+                let parsed = EntryFields::parse(&bytes).unwrap();
+                assert_eq!(EntryFields::scan(&bytes), Some(parsed), "{event_type}");
+                scanned += 1;
+            }
+        }
+        assert_eq!(scanned, 3 * EXAMPLES.len());
+    }
+
+    #[test]
+    fn entries_the_scan_does_not_recognize_are_read_by_serde() {
+        let (event_type, text) = EXAMPLES[0];
+        let bytes = entry_bytes(
+            event_type,
+            parse_object(text),
+            ExpectedVersion::Any,
+            None,
+            &[],
+        );
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let reference = decode_entry(1234, &bytes).unwrap();
+        // Each variant, and whether serde still reads it.
+        for (variant, readable) in [
+            (text.replacen("{", "{ ", 1), true),
+            (format!("{},\"extra\":1}}", &text[..text.len() - 1]), true),
+            (
+                text.replacen(r#""index":1234"#, r#""index":1234.0"#, 1),
+                false,
+            ),
+            (
+                text.replacen(r#""stream_version":7"#, r#""stream_version":07"#, 1),
+                false,
+            ),
+            (
+                text.replacen(r#""key_id":"k1""#, r#""key_id":"k\u0031""#, 1),
+                false,
+            ),
+        ] {
+            assert_eq!(EntryFields::scan(variant.as_bytes()), None, "{variant}");
+            let decoded = decode_entry(1234, variant.as_bytes());
+            assert_eq!(decoded.is_ok(), readable, "{variant}");
+            if let Ok(decoded) = decoded {
+                assert_eq!(
+                    format!("{decoded:?}"),
+                    format!("{reference:?}"),
+                    "{variant}"
+                );
+            }
+        }
+        assert!(matches!(
+            decode_entry(1235, &bytes),
+            Err(StoreError::Corrupt(message)) if message.contains("says it is entry 1234")
+        ));
     }
 }
