@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
 use std::time::SystemTime;
 
@@ -99,8 +100,17 @@ fn write_file(path: &Path, file: &TokenFile) -> anyhow::Result<()> {
         out.sync_all()?;
     }
     std::fs::rename(&temporary, path)?;
+    // A server looks at the file at most once per TOKEN_FILE_RECHECK: waiting out twice
+    // that makes the change hold for every request a server answers after this returns.
+    std::thread::sleep(2 * TOKEN_FILE_RECHECK);
     Ok(())
 }
+
+/// How long a server trusts its last look at the token file: a file rewritten by
+/// `armsledger token` holds from the next request (the command waits this out), one
+/// changed by anything else within this time. Looking on every request (a `statat`) was
+/// ~8% of the server's CPU in an EUC verification.
+pub const TOKEN_FILE_RECHECK: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Makes a token, stores its hash, and returns (the token, its record). The token is shown
 /// once and never stored.
@@ -179,6 +189,8 @@ pub struct Tokens {
     /// of the path would. `None` when the directory could not be opened: then the path.
     directory: Option<(rustix::fd::OwnedFd, std::ffi::OsString)>,
     loaded: RwLock<Loaded>,
+    /// The origin of [`Loaded::seen_at`].
+    started: std::time::Instant,
 }
 
 /// The token file as last loaded.
@@ -187,6 +199,21 @@ struct Loaded {
     /// The loaded file's stamp; `None` when there was no file.
     stamp: Option<FileStamp>,
     grants: Grants,
+    /// Nanoseconds after [`Tokens::started`] at which the latest look at the file that
+    /// found this one began (0: never): the file was this one at least until then.
+    seen_at: AtomicU64,
+}
+
+impl Loaded {
+    /// Whether a look at the file began less than [`TOKEN_FILE_RECHECK`] before `now`.
+    fn fresh_at(&self, now: u64) -> bool {
+        let seen = self.seen_at.load(Ordering::Relaxed);
+        seen != 0 && now.saturating_sub(seen) < nanos(TOKEN_FILE_RECHECK)
+    }
+}
+
+fn nanos(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl Loaded {
@@ -207,6 +234,7 @@ impl Loaded {
         Ok(Self {
             stamp: Some(stamp),
             grants: parsed.tokens.into_iter().filter_map(Grant::of).collect(),
+            seen_at: AtomicU64::new(0),
         })
     }
 }
@@ -287,6 +315,7 @@ impl Tokens {
             path,
             directory,
             loaded: RwLock::default(),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -302,10 +331,20 @@ impl Tokens {
     }
 
     fn grant(&self, hash: &[u8; 32]) -> Result<Option<Grant>, Problem> {
+        // Taken before the look at the file: what the look finds was there at least then.
+        let now = nanos(self.started.elapsed()).max(1);
+        {
+            let loaded = self.loaded.read().unwrap_or_else(PoisonError::into_inner);
+            if loaded.fresh_at(now) {
+                return Ok(loaded.grants.get(hash).cloned());
+            }
+        }
         let current = self.current_stamp();
         {
             let loaded = self.loaded.read().unwrap_or_else(PoisonError::into_inner);
             if loaded.stamp == current {
+                // Under the read lock: the file just seen is the one loaded.
+                loaded.seen_at.fetch_max(now, Ordering::Relaxed);
                 return Ok(loaded.grants.get(hash).cloned());
             }
         }
@@ -316,8 +355,14 @@ impl Tokens {
                 format!("the token file cannot be read: {e}"),
             )
         })?;
+        reloaded.seen_at.store(now, Ordering::Relaxed);
         let grant = reloaded.grants.get(hash).cloned();
-        *self.loaded.write().unwrap_or_else(PoisonError::into_inner) = reloaded;
+        let mut loaded = self.loaded.write().unwrap_or_else(PoisonError::into_inner);
+        // Two reloads at once: the one whose look began later wins, so that a file
+        // loaded is never older than its `seen_at` says.
+        if loaded.seen_at.load(Ordering::Relaxed) < now {
+            *loaded = reloaded;
+        }
         Ok(grant)
     }
 
