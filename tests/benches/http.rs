@@ -14,7 +14,8 @@
 //!     before and just after (the ratio is to their mean).
 //!
 //! Run: `scripts/bench-http` (or `cargo bench -p armsledger-tests --bench http` with wrk
-//! on the PATH). ARMSLEDGER_BENCH_HTTP_SECONDS sets each wrk run (default 10).
+//! on the PATH). ARMSLEDGER_BENCH_HTTP_SECONDS sets each wrk run (default 10);
+//! ARMSLEDGER_BENCH_PERF_CTL (see `armsledger_tests::profiler`) profiles the batch ingest.
 #![expect(
     clippy::unwrap_used,
     reason = "a benchmark: a failure should stop it loudly"
@@ -421,7 +422,9 @@ fn main() {
     let verify_before = best_of_three();
     let batches = env_u64("ARMSLEDGER_BENCH_HTTP_BATCHES", 60).max(1);
     let clients = env_u64("ARMSLEDGER_BENCH_HTTP_CLIENTS", 2).clamp(1, batches);
+    profiler("enable");
     let batch_rate = batch_ingest(&base, &maker, batches, clients);
+    profiler("disable");
     // And just after: the ratio is to the mean of the two (the VM's speed drifts).
     let verify_after = best_of_three();
     let verify_rate = (verify_before + verify_after) / 2.0;
