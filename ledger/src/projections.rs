@@ -397,12 +397,13 @@ impl<'a> Cursor<'a> {
             .then(|| self.at += expected.len())
     }
 
-    /// The rest of a string whose opening quote was read, if it holds no escape.
+    /// The rest of a string whose opening quote was read, if it holds no escape and no
+    /// byte JSON refuses in a string (a control character).
     fn plain_string(&mut self) -> Option<&'a str> {
         let rest = self.rest();
         let end = memchr::memchr(b'"', rest)?;
         let text = rest.get(..end)?;
-        if memchr::memchr(b'\\', text).is_some() {
+        if text.iter().any(|&byte| byte == b'\\' || byte < 0x20) {
             return None;
         }
         self.at += end + 1;
@@ -605,17 +606,36 @@ pub fn decode_only(reader: &LogReader) -> Result<u64, StoreError> {
 
 fn decode_entry(index: u64, bytes: &[u8]) -> Result<Decoded, StoreError> {
     let corrupt = |what: String| StoreError::Corrupt(format!("entry {index}: {what}"));
-    let entry = match EntryFields::scan(bytes) {
-        Some(fields) => fields,
-        None => EntryFields::parse(bytes).map_err(corrupt)?,
-    };
+    // The scan's reading stands only when the payload it found is one typed event: then
+    // the whole entry is the canonical layout around one JSON object, which serde reads
+    // the same way. Anything else (not laid out so, a payload that does not read, a
+    // registry event, whose payload the fold does not read) is serde's to judge, as
+    // before the scan: a damaged entry stays an error that names it.
+    if let Some(fields) = EntryFields::scan(bytes)
+        && !registry::is_registry_event(fields.event_type)
+        && let Ok(event) =
+            DomainEvent::from_payload_bytes(fields.event_type, fields.type_version, fields.payload)
+    {
+        return decoded(index, &fields, Some(Ok(event)));
+    }
+    let fields = EntryFields::parse(bytes).map_err(corrupt)?;
+    let event = (!registry::is_registry_event(fields.event_type)).then(|| {
+        DomainEvent::from_payload_bytes(fields.event_type, fields.type_version, fields.payload)
+            .map_err(|_| ())
+    });
+    decoded(index, &fields, event)
+}
+
+/// An entry's fields as the fold takes them, checked.
+fn decoded(
+    index: u64,
+    entry: &EntryFields<'_>,
+    event: Option<Result<DomainEvent, ()>>,
+) -> Result<Decoded, StoreError> {
+    let corrupt = |what: String| StoreError::Corrupt(format!("entry {index}: {what}"));
     if entry.index != index {
         return Err(corrupt(format!("says it is entry {}", entry.index)));
     }
-    let domain = (!registry::is_registry_event(entry.event_type)).then(|| {
-        DomainEvent::from_payload_bytes(entry.event_type, entry.type_version, entry.payload)
-            .map_err(|_| ())
-    });
     Ok(Decoded {
         index,
         stream: crate::event::StreamName::parse(entry.stream)
@@ -624,7 +644,7 @@ fn decode_entry(index: u64, bytes: &[u8]) -> Result<Decoded, StoreError> {
         key_id: entry.key_id.to_owned(),
         occurred_at: crate::event::Timestamp::parse(entry.occurred_at)
             .map_err(|e| corrupt(e.to_owned()))?,
-        event: domain,
+        event,
     })
 }
 
@@ -883,7 +903,7 @@ mod tests {
             "reasons",
             Json::Array(reasons.iter().map(|r| Json::str(*r)).collect()),
         );
-        // A key "signature" right after an object: the sequence the scan looks for.
+        // A key "signature" with a string, as after the payload (here after an array).
         decision.insert("signature", Json::str("x"));
         Json::Object(decision)
     }
@@ -929,10 +949,31 @@ mod tests {
         assert_eq!(scanned, 3 * EXAMPLES.len());
     }
 
+    /// What `decode_entry` made of an entry before the scan: serde's reading alone.
+    fn decode_with_serde(index: u64, bytes: &[u8]) -> Result<Decoded, StoreError> {
+        let fields = EntryFields::parse(bytes)
+            .map_err(|what| StoreError::Corrupt(format!("entry {index}: {what}")))?;
+        let event = (!registry::is_registry_event(fields.event_type)).then(|| {
+            DomainEvent::from_payload_bytes(fields.event_type, fields.type_version, fields.payload)
+                .map_err(|_| ())
+        });
+        decoded(index, &fields, event)
+    }
+
+    /// `decode_entry` decides as serde's reading alone does, error messages included.
+    fn assert_decoded_as_serde_does(bytes: &[u8]) {
+        assert_eq!(
+            format!("{:?}", decode_entry(1234, bytes)),
+            format!("{:?}", decode_with_serde(1234, bytes)),
+            "{}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+
     /// Damaged entries (bytes changed, dropped or doubled at random places; seeded) never
-    /// panic the reading, and when both readings take one, they read the same fields.
+    /// panic the reading, and are decoded exactly as serde's reading alone decodes them.
     #[test]
-    fn damaged_entries_are_read_alike_or_refused() {
+    fn damaged_entries_are_decoded_as_serde_decodes_them() {
         let mut seed = 0x2545_f491_4f6c_dd1d_u64;
         let mut random = |bound: usize| {
             seed ^= seed << 13;
@@ -941,8 +982,9 @@ mod tests {
             usize::try_from(seed % bound as u64).unwrap()
         };
         let decisions = [decision(&["x"])];
-        let mut both = 0;
-        for (round, (event_type, text)) in EXAMPLES.iter().cycle().take(2000).enumerate() {
+        let damage = b"{}[]\",:0a\\ \n\x01";
+        let mut scanned = 0;
+        for (round, (event_type, text)) in EXAMPLES.iter().cycle().take(3000).enumerate() {
             let stream_prev = (round % 2 == 0).then_some(9);
             let decisions = if round % 3 == 0 { &decisions[..] } else { &[] };
             let mut bytes = entry_bytes(
@@ -955,21 +997,19 @@ mod tests {
             for _ in 0..=random(3) {
                 let at = random(bytes.len());
                 match random(3) {
-                    0 => bytes[at] = b"{}[]\",:0a\\"[random(9)],
+                    0 => bytes[at] = damage[random(damage.len())],
                     1 => drop(bytes.remove(at)),
                     _ => bytes.insert(at, bytes[at]),
                 }
             }
-            let scanned = EntryFields::scan(&bytes);
-            let parsed = EntryFields::parse(&bytes);
-            let _ = decode_entry(1234, &bytes);
-            if let (Some(scanned), Ok(parsed)) = (scanned, parsed) {
-                assert_eq!(scanned, parsed, "{}", String::from_utf8_lossy(&bytes));
-                both += 1;
+            assert_decoded_as_serde_does(&bytes);
+            if EntryFields::scan(&bytes).is_some() && decode_entry(1234, &bytes).is_ok() {
+                scanned += 1;
             }
         }
-        // Some damage misses every field the fold reads (a signature's letter, a time).
-        assert!(both > 100, "{both}");
+        // Some damage misses every field the fold reads (a signature's letter, a time),
+        // and the scan's reading is the one kept.
+        assert!(scanned > 100, "{scanned}");
     }
 
     #[test]
@@ -984,24 +1024,65 @@ mod tests {
         );
         let text = String::from_utf8(bytes.clone()).unwrap();
         let reference = decode_entry(1234, &bytes).unwrap();
-        // Each variant, and whether serde still reads it.
-        for (variant, readable) in [
-            (text.replacen("{", "{ ", 1), true),
-            (format!("{},\"extra\":1}}", &text[..text.len() - 1]), true),
+        // Each variant, whether the scan lays it out, and whether serde still reads it.
+        let signature = r#","signature":""#;
+        for (variant, laid_out, readable) in [
+            (text.replacen("{", "{ ", 1), false, true),
+            (
+                format!("{},\"extra\":1}}", &text[..text.len() - 1]),
+                false,
+                true,
+            ),
             (
                 text.replacen(r#""index":1234"#, r#""index":1234.0"#, 1),
+                false,
                 false,
             ),
             (
                 text.replacen(r#""stream_version":7"#, r#""stream_version":07"#, 1),
                 false,
+                false,
             ),
             (
                 text.replacen(r#""key_id":"k1""#, r#""key_id":"k\u0031""#, 1),
                 false,
+                false,
+            ),
+            // A raw control character, which JSON refuses in a string.
+            (
+                text.replacen(r#""key_id":"k1""#, "\"key_id\":\"k\u{1}\"", 1),
+                false,
+                false,
+            ),
+            // Serde skips a member it does not know, even a second "signature"; the
+            // scan's payload would then run on past the real one's end.
+            (
+                text.replacen(signature, &format!(r#","signature":{{}}{signature}"#), 1),
+                true,
+                true,
+            ),
+            (
+                text.replacen(signature, &format!(r#","zzz":1{signature}"#), 1),
+                false,
+                true,
+            ),
+            (
+                text.replacen(r#""payload":"#, r#""payload": "#, 1),
+                true,
+                true,
+            ),
+            // A payload that is not JSON.
+            (
+                text.replacen(r#""payload":{"#, r#""payload":{{"#, 1),
+                true,
+                false,
             ),
         ] {
-            assert_eq!(EntryFields::scan(variant.as_bytes()), None, "{variant}");
+            assert_eq!(
+                EntryFields::scan(variant.as_bytes()).is_some(),
+                laid_out,
+                "{variant}"
+            );
             let decoded = decode_entry(1234, variant.as_bytes());
             assert_eq!(decoded.is_ok(), readable, "{variant}");
             if let Ok(decoded) = decoded {
@@ -1011,7 +1092,29 @@ mod tests {
                     "{variant}"
                 );
             }
+            assert_decoded_as_serde_does(variant.as_bytes());
         }
+        // A registry event's payload is not read by the fold, but a damaged one is still
+        // a damaged entry.
+        let mut registered = Object::new();
+        registered.insert("kind", Json::str("police"));
+        let registry_entry = String::from_utf8(entry_bytes(
+            "AuthorityRegistered",
+            registered,
+            ExpectedVersion::NoStream,
+            None,
+            &[],
+        ))
+        .unwrap();
+        assert!(
+            decode_entry(1234, registry_entry.as_bytes())
+                .unwrap()
+                .event
+                .is_none()
+        );
+        let damaged = registry_entry.replacen(r#""payload":{"#, r#""payload":{{"#, 1);
+        assert!(EntryFields::scan(damaged.as_bytes()).is_some());
+        assert!(decode_entry(1234, damaged.as_bytes()).is_err());
         assert!(matches!(
             decode_entry(1235, &bytes),
             Err(StoreError::Corrupt(message)) if message.contains("says it is entry 1234")

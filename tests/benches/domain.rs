@@ -18,7 +18,7 @@
 //! after the build, e.g. `rebuild` (in memory) alone with ARMSLEDGER_BENCH_REBUILDS=10
 //! (default 5: each is printed, the median is the figure) to profile it.
 //! ARMSLEDGER_BENCH_LEDGER=FILE keeps the built ledger in FILE, and a later run given the
-//! same FILE skips the build and the search and measures the rebuild on it (for
+//! same FILE skips the build, the search and the import, and measures the rebuild on it (for
 //! iterating on the rebuild; the figures are those of whatever FILE holds). A full run
 //! measures the rebuild that way too, in a child process.
 #![expect(
@@ -282,7 +282,7 @@ fn rebuild(dir: &std::path::Path, path: &std::path::Path, size: u64, rebuilds: u
     println!("| | entries/s | ratio to (r) | target |");
     println!("|---|---|---|---|");
     println!(
-        "| (r) decode only (reference; {cold:.0}/s in the first pass, from the file) | {reference:.0} | 1.00x | |"
+        "| (r) decode only (reference; {cold:.0}/s in the uncounted first pass) | {reference:.0} | 1.00x | |"
     );
     println!(
         "| (p) rebuild into memory, the median of {} | {median:.0} | {:.2}x | >= 300,000/s |",
