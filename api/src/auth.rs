@@ -204,19 +204,17 @@ struct Loaded {
     seen_at: AtomicU64,
 }
 
+fn nanos(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
 impl Loaded {
     /// Whether a look at the file began less than [`TOKEN_FILE_RECHECK`] before `now`.
     fn fresh_at(&self, now: u64) -> bool {
         let seen = self.seen_at.load(Ordering::Relaxed);
         seen != 0 && now.saturating_sub(seen) < nanos(TOKEN_FILE_RECHECK)
     }
-}
 
-fn nanos(duration: std::time::Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
-}
-
-impl Loaded {
     /// Reads the file `path` names now (no file: no tokens).
     fn load(path: &Path) -> anyhow::Result<Self> {
         use std::io::Read as _;

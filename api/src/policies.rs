@@ -270,6 +270,19 @@ pub(crate) async fn dry_run_candidate(
             format!("jurisdiction: {e}"),
         )
     })?;
+    let hash = |name: &str, value: &str| {
+        Sha256Hex::parse(value).map_err(|e| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                format!("{name}: {e}"),
+            )
+        })
+    };
+    hash("module", &candidate.module)?;
+    if let Some(data) = &candidate.data {
+        hash("data", data)?;
+    }
     let policy = PolicyView {
         id: candidate.id.unwrap_or_else(|| "candidate".into()),
         status: PolicyStatus::Installed,

@@ -605,7 +605,6 @@ pub fn decode_only(reader: &LogReader) -> Result<u64, StoreError> {
 }
 
 fn decode_entry(index: u64, bytes: &[u8]) -> Result<Decoded, StoreError> {
-    let corrupt = |what: String| StoreError::Corrupt(format!("entry {index}: {what}"));
     // The scan's reading stands only when the payload it found is one typed event: then
     // the whole entry is the canonical layout around one JSON object, which serde reads
     // the same way. Anything else (not laid out so, a payload that does not read, a
@@ -618,7 +617,12 @@ fn decode_entry(index: u64, bytes: &[u8]) -> Result<Decoded, StoreError> {
     {
         return decoded(index, &fields, Some(Ok(event)));
     }
-    let fields = EntryFields::parse(bytes).map_err(corrupt)?;
+    decode_with_serde(index, bytes)
+}
+
+/// An entry decoded from serde's reading of it, whatever its layout.
+fn decode_with_serde(index: u64, bytes: &[u8]) -> Result<Decoded, StoreError> {
+    let fields = EntryFields::parse(bytes).map_err(|what| corrupt(index, what))?;
     let event = (!registry::is_registry_event(fields.event_type)).then(|| {
         DomainEvent::from_payload_bytes(fields.event_type, fields.type_version, fields.payload)
             .map_err(|_| ())
@@ -632,20 +636,24 @@ fn decoded(
     entry: &EntryFields<'_>,
     event: Option<Result<DomainEvent, ()>>,
 ) -> Result<Decoded, StoreError> {
-    let corrupt = |what: String| StoreError::Corrupt(format!("entry {index}: {what}"));
     if entry.index != index {
-        return Err(corrupt(format!("says it is entry {}", entry.index)));
+        return Err(corrupt(index, format!("says it is entry {}", entry.index)));
     }
     Ok(Decoded {
         index,
         stream: crate::event::StreamName::parse(entry.stream)
-            .map_err(|e| corrupt(e.to_string()))?,
-        actor: crate::event::AuthorityId::parse(entry.actor).map_err(|e| corrupt(e.to_string()))?,
+            .map_err(|e| corrupt(index, e.to_string()))?,
+        actor: crate::event::AuthorityId::parse(entry.actor)
+            .map_err(|e| corrupt(index, e.to_string()))?,
         key_id: entry.key_id.to_owned(),
         occurred_at: crate::event::Timestamp::parse(entry.occurred_at)
-            .map_err(|e| corrupt(e.to_owned()))?,
+            .map_err(|e| corrupt(index, e.to_owned()))?,
         event,
     })
+}
+
+fn corrupt(index: u64, what: String) -> StoreError {
+    StoreError::Corrupt(format!("entry {index}: {what}"))
 }
 
 fn fold(
@@ -949,17 +957,6 @@ mod tests {
         assert_eq!(scanned, 3 * EXAMPLES.len());
     }
 
-    /// What `decode_entry` made of an entry before the scan: serde's reading alone.
-    fn decode_with_serde(index: u64, bytes: &[u8]) -> Result<Decoded, StoreError> {
-        let fields = EntryFields::parse(bytes)
-            .map_err(|what| StoreError::Corrupt(format!("entry {index}: {what}")))?;
-        let event = (!registry::is_registry_event(fields.event_type)).then(|| {
-            DomainEvent::from_payload_bytes(fields.event_type, fields.type_version, fields.payload)
-                .map_err(|_| ())
-        });
-        decoded(index, &fields, event)
-    }
-
     /// `decode_entry` decides as serde's reading alone does, error messages included.
     fn assert_decoded_as_serde_does(bytes: &[u8]) {
         assert_eq!(
@@ -1013,7 +1010,7 @@ mod tests {
     }
 
     #[test]
-    fn entries_the_scan_does_not_recognize_are_read_by_serde() {
+    fn entries_off_the_canonical_layout_are_decoded_as_serde_decodes_them() {
         let (event_type, text) = EXAMPLES[0];
         let bytes = entry_bytes(
             event_type,

@@ -363,28 +363,30 @@ fn appenders_part(dalek_strict: f64) {
     println!("|---|---|---|---|---|---|---|");
     let only = env_u64("ARMSLEDGER_BENCH_APPENDERS", 0);
     let mut cpu_lines = Vec::new();
+    let row = |label: &str, events: u64, (rate, commits, p99): (f64, u64, Duration)| {
+        println!(
+            "| {label} | {events} | {rate:.0} | {:.2}x | {commits} | {:.1} | {:.2} ms |",
+            rate / dalek_strict,
+            events as f64 / commits.max(1) as f64,
+            p99.as_secs_f64() * 1e3
+        );
+    };
     for (appenders, events) in [(1u64, 3_000u64), (16, 30_000), (256, 150_000)] {
         if only != 0 && appenders != only {
             continue;
         }
         let (rate, commits, p99, cpu) = append_rate(appenders, 1, events, appenders * 10_000_000);
-        println!(
-            "| {appenders} | {events} | {rate:.0} | {:.2}x | {commits} | {:.1} | {:.2} ms |",
-            rate / dalek_strict,
-            events as f64 / commits.max(1) as f64,
-            p99.as_secs_f64() * 1e3
-        );
+        row(&appenders.to_string(), events, (rate, commits, p99));
         cpu_lines.push(format!("{appenders} appenders: {cpu}"));
     }
     if only == 0 || only == 256 {
         // The same 256 concurrent appends carried by two threads.
         let events = 150_000;
         let (rate, commits, p99, cpu) = append_rate(2, 128, events, 4_000_000_000);
-        println!(
-            "| 256 in flight from 2 threads (`submit`; p99 an upper bound) | {events} | {rate:.0} | {:.2}x | {commits} | {:.1} | {:.2} ms |",
-            rate / dalek_strict,
-            events as f64 / commits.max(1) as f64,
-            p99.as_secs_f64() * 1e3
+        row(
+            "256 in flight from 2 threads (`submit`; p99 an upper bound)",
+            events,
+            (rate, commits, p99),
         );
         cpu_lines.push(format!("256 in flight from 2 threads: {cpu}"));
     }

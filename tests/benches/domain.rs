@@ -155,7 +155,7 @@ fn main() {
             .tree_size()
             .unwrap();
         println!(
-            "the {size} entries kept in {}, in a process of its own (no build, no search)",
+            "the {size} entries kept in {}, in a process of its own (no build, no search, no import)",
             path.display()
         );
         if part("rebuild") {
